@@ -1,0 +1,20 @@
+"""The registry's domain: aggregates and their rules. Imports nothing of storage, HTTP, crypto or the clock."""
+
+from registry.domain.achievement import Achievement
+from registry.domain.credential import Credential
+from registry.domain.did_claim import DidClaim
+from registry.domain.endorsement import Endorsement
+from registry.domain.errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidTransition,
+    NotAuthorised,
+    NotFound,
+)
+from registry.domain.issuer import Issuer, SigningKey
+from registry.domain.recipient import Recipient
+
+__all__ = [
+    "Achievement", "AlreadyExists", "Credential", "DidClaim", "DomainError", "Endorsement", "InvalidTransition",
+    "Issuer", "NotAuthorised", "NotFound", "Recipient", "SigningKey",
+]

@@ -1,0 +1,218 @@
+"""Use cases for issued badges: issue (one, or a batch in one transaction), suspend, reinstate,
+revoke. Recipients given by e-mail appear in credentials only as salted hashes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from registry.application.registry import RegistryCore, document_text, xsd_datetime
+from registry.application.results import BatchWritten, Written
+from registry.domain import (
+    Achievement,
+    Credential,
+    DomainError,
+    Issuer,
+    NotAuthorised,
+    Recipient,
+)
+from registry.domain.identity import recipient_id
+from registry.vc import identity, openbadges, proofs
+from registry.vc.errors import DocumentError
+
+BATCH_COLUMNS = ("recipient", "achievement", "result", "valid_until", "evidence")
+MAX_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class Award:
+    """One credential to issue: who gets which achievement, with optional result and evidence."""
+
+    recipient: str  # an e-mail address or a DID
+    achievement: str
+    result: str | None = None  # e.g. "87%": recorded as the achieved score
+    valid_until: datetime | None = None
+    evidence: str | None = None  # a URL
+
+
+class _Batch:
+    """What one transaction has loaded and made so far, so that later awards in the same batch see
+    earlier ones (a Super Badge after the five Excellent badges in one file)."""
+
+    def __init__(self, registry: CredentialUseCases) -> None:
+        self.registry = registry
+        self.issuers: dict[UUID, Issuer] = {}
+        self.achievements: dict[str, Achievement] = {}
+        self.recipients: dict[str, Recipient] = {}
+        self.credentials: dict[UUID, Credential] = {}
+
+    def achievement(self, ref: str) -> Achievement:
+        if ref not in self.achievements:
+            self.achievements[ref] = self.registry.achievement(ref)
+        return self.achievements[ref]
+
+    def issuer(self, uuid: UUID) -> Issuer:
+        if uuid not in self.issuers:
+            self.issuers[uuid] = self.registry.issuer_by_uuid(uuid)
+        return self.issuers[uuid]
+
+    def recipient(self, stored: str) -> Recipient:
+        if stored not in self.recipients:
+            uuid = recipient_id(stored)
+            self.recipients[stored] = (self.registry.load(uuid, Recipient, "recipient")
+                                       if self.registry.exists(uuid) else Recipient.enrol(stored))
+        return self.recipients[stored]
+
+    def credential(self, uuid: UUID) -> Credential:
+        if uuid not in self.credentials:
+            self.credentials[uuid] = self.registry.load(uuid, Credential, "credential")
+        return self.credentials[uuid]
+
+
+class CredentialUseCases(RegistryCore):
+    def issue_credential(self, award: Award, *, actor: str, as_issuer: str | None = None) -> Written:
+        def use_case() -> Written:
+            batch = _Batch(self)
+            credential, document = self._award(batch, award, actor, as_issuer)
+            position = self.commit(credential, *batch.recipients.values())
+            return Written(id=str(credential.id), position=position, document=document)
+
+        return self.attempt(use_case)
+
+    def issue_batch(self, awards: list[Award], *, actor: str, as_issuer: str | None = None) -> BatchWritten:
+        """All or nothing: one transaction; a refused row refuses the batch, naming the row."""
+        if not awards:
+            raise DomainError("the batch is empty")
+        if len(awards) > MAX_BATCH:
+            raise DomainError(f"a batch holds at most {MAX_BATCH} credentials, got {len(awards)}")
+
+        def use_case() -> BatchWritten:
+            batch = _Batch(self)
+            made = []
+            for row, award in enumerate(awards, start=2):  # row 1 is the CSV header
+                try:
+                    made.append(self._award(batch, award, actor, as_issuer))
+                except (DomainError, DocumentError) as exc:
+                    raise type(exc)(f"row {row}: {exc}") from None
+            position = self.commit(*(c for c, _ in made), *batch.recipients.values())
+            return BatchWritten(ids=[str(c.id) for c, _ in made], position=position,
+                                documents=[d for _, d in made])
+
+        return self.attempt(use_case)
+
+    def revoke_credential(self, credential_id: str, *, reason: str, actor: str,
+                          as_issuer: str | None = None) -> Written:
+        return self._change(credential_id, as_issuer, lambda c: c.revoke(reason=reason, actor=actor))
+
+    def suspend_credential(self, credential_id: str, *, reason: str, actor: str,
+                           as_issuer: str | None = None) -> Written:
+        return self._change(credential_id, as_issuer, lambda c: c.suspend(reason=reason, actor=actor))
+
+    def reinstate_credential(self, credential_id: str, *, reason: str, actor: str,
+                             as_issuer: str | None = None) -> Written:
+        return self._change(credential_id, as_issuer, lambda c: c.reinstate(reason=reason, actor=actor))
+
+    def credential(self, credential_id: str | UUID) -> Credential:
+        uuid = credential_id if isinstance(credential_id, UUID) else self.parse_uuid(credential_id, "credential")
+        return self.load(uuid, Credential, "credential")
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _change(self, credential_id: str, as_issuer: str | None, change) -> Written:
+        def use_case() -> Written:
+            credential = self.credential(credential_id)
+            self._authorise_for(credential.issuer_id, as_issuer)
+            change(credential)
+            return Written(id=str(credential.id), position=self.commit(credential))
+
+        return self.attempt(use_case)
+
+    def _authorise_for(self, issuer_uuid: UUID, as_issuer: str | None) -> Issuer:
+        issuer = self.issuer_by_uuid(issuer_uuid)
+        if as_issuer is not None and as_issuer != issuer.slug:
+            raise NotAuthorised(f"{as_issuer} may not act for {issuer.slug}")
+        return issuer
+
+    def _award(self, batch: _Batch, award: Award, actor: str, as_issuer: str | None):
+        achievement = batch.achievement(award.achievement)
+        issuer = batch.issuer(achievement.issuer_id)
+        if as_issuer is not None and as_issuer != issuer.slug:
+            raise NotAuthorised(f"{as_issuer} may not issue {issuer.slug}'s achievements")
+        achievement.require_awardable()
+        key = issuer.require_signing_key()
+        subject, stored = self._recipient(award.recipient)
+        recipient = batch.recipient(stored)
+        now = self.clock()
+        self._check_prerequisites(batch, achievement, recipient, now)
+
+        credential_id = Credential.new_id()
+        document = openbadges.open_badge_credential(
+            f"urn:uuid:{credential_id}", self.issuer_profile(issuer),
+            json.loads(achievement.document), subject,
+            valid_from=xsd_datetime(now),
+            valid_until=None if award.valid_until is None else xsd_datetime(award.valid_until),
+            result=[openbadges.result(value=award.result)] if award.result else None,
+            evidence=[openbadges.evidence(evidence_id=award.evidence)] if award.evidence else None,
+        )
+        signer = self.keystore.signer(key.public_key_multibase, key.verification_method)
+        signed = proofs.sign(document, signer, created=xsd_datetime(now))
+        credential = Credential.issue(
+            id=credential_id, issuer=issuer, achievement=achievement, recipient=stored,
+            document=document_text(signed), verification_method=key.verification_method,
+            valid_from=now.replace(microsecond=0), valid_until=award.valid_until, actor=actor,
+        )
+        recipient.award(credential_id=credential_id, achievement_id=achievement.id)
+        batch.credentials[credential_id] = credential
+        return credential, signed
+
+    def _recipient(self, recipient: str) -> tuple[dict, str]:
+        """The credentialSubject part and the form the registry stores."""
+        value = recipient.strip()
+        if value.startswith("did:"):
+            return {"id": value}, value
+        if "@" in value:
+            return ({"identifier": [identity.hashed_email_identity(value)]},
+                    self.keystore.recipient_reference(value))
+        raise DocumentError(f"recipient {recipient!r} is neither an e-mail address nor a DID")
+
+    def _check_prerequisites(self, batch: _Batch, achievement: Achievement, recipient: Recipient,
+                             now: datetime) -> None:
+        for required in achievement.requires:
+            held = [batch.credential(c) for c in recipient.credentials_for(required)]
+            if not any(c.is_valid_at(now) for c in held):
+                name = batch.achievement(str(required)).name
+                raise DomainError(
+                    f"{achievement.name} requires {name} ({required}), which the recipient does not hold as an active credential"
+                )
+
+
+def parse_batch_csv(text: str) -> list[Award]:
+    """Rows of `recipient,achievement[,result,valid_until,evidence]` under a header row."""
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None:
+        raise DocumentError("the batch file is empty")
+    header = [h.strip() for h in reader.fieldnames]
+    missing = {"recipient", "achievement"} - set(header)
+    unknown = set(header) - set(BATCH_COLUMNS)
+    if missing or unknown:
+        raise DocumentError(
+            f"batch header must have recipient,achievement and optionally result,valid_until,evidence; "
+            f"missing {sorted(missing)}, unknown {sorted(unknown)}"
+        )
+    awards = []
+    for row_number, row in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        if None in row or any(v is None for v in row.values()):
+            raise DocumentError(f"row {row_number}: wrong number of columns")
+        if not row["recipient"] or not row["achievement"]:
+            raise DocumentError(f"row {row_number}: recipient and achievement are required")
+        valid_until = None
+        if row.get("valid_until"):
+            valid_until = openbadges.parse_datetimez(row["valid_until"], f"row {row_number}: valid_until")
+        awards.append(Award(row["recipient"], row["achievement"], row.get("result") or None,
+                            valid_until, row.get("evidence") or None))
+    return awards

@@ -1,0 +1,24 @@
+"""Deterministic identities: the same slug or recipient always names the same aggregate, so a duplicate
+registration collides in the event store instead of creating a second record."""
+
+from uuid import UUID, uuid5
+
+# A fixed namespace for this registry's name-based ids (never change it: stored ids depend on it).
+NAMESPACE = UUID("6f3c2b1e-5d4a-4b8f-9c7e-0a1b2c3d4e5f")
+
+
+def issuer_id(slug: str) -> UUID:
+    return uuid5(NAMESPACE, f"issuer:{slug}")
+
+
+def recipient_id(recipient: str) -> UUID:
+    return uuid5(NAMESPACE, f"recipient:{recipient}")
+
+
+def did_claim_id(did: str) -> UUID:
+    return uuid5(NAMESPACE, f"did:{did}")
+
+
+def endorsement_id(document_id: str) -> UUID:
+    """Self-signed endorsements are identified by their document id, so a replay collides."""
+    return uuid5(NAMESPACE, f"endorsement:{document_id}")
