@@ -1,0 +1,163 @@
+"""Where the event store lives, read from the environment, and the eventsourcing env it implies.
+
+REGISTRY_HOME          data directory (default ./data); the SQLite file is <home>/registry.sqlite
+REGISTRY_DATABASE_URL  empty: SQLite. postgresql://user:password@host:port/dbname[?schema=name]
+                       (or ?options=-c search_path=name): PostgreSQL
+REGISTRY_CREATE_TABLES "false" for a deployment that runs as an application role without DDL
+                       rights (the owner created the tables and ran enforce_append_only first)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from eventsourcing.utils import strtobool
+
+SQLITE_FILE_NAME = "registry.sqlite"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+_SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*([^\s,]+)")
+
+
+class StoreSettingsError(ValueError):
+    """The environment does not describe a usable event store."""
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    home: Path
+    database: Literal["sqlite", "postgres"] = "sqlite"
+    create_tables: bool = True
+    pg_user: str = ""
+    pg_password: str = field(default="", repr=False)
+    pg_host: str = ""
+    pg_port: int = 5432
+    pg_dbname: str = ""
+    pg_schema: str = ""
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / SQLITE_FILE_NAME
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> StoreSettings:
+        environ = os.environ if environ is None else environ
+        home = Path(environ.get("REGISTRY_HOME") or "./data").resolve()
+        create_tables = _flag(environ, "REGISTRY_CREATE_TABLES", default=True)
+        url = (environ.get("REGISTRY_DATABASE_URL") or "").strip()
+        if not url:
+            return cls(home=home, create_tables=create_tables)
+        return cls(home=home, create_tables=create_tables, **parse_database_url(url))
+
+
+def _flag(environ: Mapping[str, str], key: str, *, default: bool) -> bool:
+    value = (environ.get(key) or "").strip()
+    if not value:
+        return default
+    try:
+        return bool(strtobool(value))
+    except ValueError:
+        raise StoreSettingsError(f"{key}={value!r} is not a boolean (use true or false)") from None
+
+
+def parse_database_url(url: str) -> dict[str, str | int]:
+    """PostgreSQL connection fields of a postgresql:// URL (error messages never show the password)."""
+    parts = urlsplit(url)
+    shown = _without_password(url)
+    if parts.scheme not in POSTGRES_SCHEMES:
+        raise StoreSettingsError(
+            f"REGISTRY_DATABASE_URL {shown!r}: scheme must be postgresql:// or postgres://"
+        )
+    if not parts.hostname:
+        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} has no host")
+    if not parts.username:
+        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} has no user")
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname or "/" in dbname:
+        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} needs one database name")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} has an invalid port") from None
+    return {
+        "database": "postgres",
+        "pg_user": unquote(parts.username),
+        "pg_password": unquote(parts.password or ""),
+        "pg_host": parts.hostname,
+        "pg_port": port,
+        "pg_dbname": dbname,
+        "pg_schema": _schema(parts.query, shown),
+    }
+
+
+def _schema(query: str, shown: str) -> str:
+    params = parse_qs(query, keep_blank_values=True)
+    # eventsourcing passes only these connection fields on; silently dropping e.g. sslmode would
+    # weaken a deployment, so anything else is refused.
+    unknown = sorted(set(params) - {"schema", "options"})
+    if unknown:
+        raise StoreSettingsError(
+            f"REGISTRY_DATABASE_URL {shown!r}: unsupported parameter(s) {', '.join(unknown)} "
+            "(only schema and options=-c search_path=...)"
+        )
+    schemas = params.get("schema", [])
+    for options in params.get("options", []):
+        match = _SEARCH_PATH.search(options)
+        if not match:
+            raise StoreSettingsError(
+                f"REGISTRY_DATABASE_URL {shown!r}: options must be -c search_path=<schema>"
+            )
+        schemas.append(match.group(1))
+    if len(set(schemas)) > 1:
+        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} names several schemas")
+    return schemas[0] if schemas else ""
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{netloc[1]}").geturl()
+
+
+def eventsourcing_env(settings: StoreSettings) -> dict[str, str]:
+    """The env for Registry(env=...): persistence module, connection, msgspec encoding."""
+    env = {
+        "MAPPER_TOPIC": "registry.store.encoding:MsgspecMapper",
+        "TRANSCODER_TOPIC": "registry.store.encoding:PassThroughTranscoder",
+        "CREATE_TABLE": "y" if settings.create_tables else "n",
+    }
+    if settings.database == "sqlite":
+        settings.home.mkdir(parents=True, exist_ok=True)
+        env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+        env["SQLITE_DBNAME"] = str(settings.sqlite_path)
+        return env
+    env["PERSISTENCE_MODULE"] = "eventsourcing.postgres"
+    # Takes the insert lock through a function, so an application role needs no UPDATE right.
+    env["APPLICATION_RECORDER_TOPIC"] = "registry.store.append_only:AppendOnlyPostgresRecorder"
+    env["POSTGRES_DBNAME"] = settings.pg_dbname
+    env["POSTGRES_HOST"] = settings.pg_host
+    env["POSTGRES_PORT"] = str(settings.pg_port)
+    env["POSTGRES_USER"] = settings.pg_user
+    env["POSTGRES_PASSWORD"] = settings.pg_password
+    if settings.pg_schema:
+        env["POSTGRES_SCHEMA"] = settings.pg_schema
+    return env
+
+
+def describe(settings: StoreSettings) -> str:
+    """Where the data lives, safe to log (no password)."""
+    if settings.database == "sqlite":
+        return f"SQLite file {settings.sqlite_path}"
+    schema = settings.pg_schema or "public"
+    return (
+        f"PostgreSQL {settings.pg_user}@{settings.pg_host}:{settings.pg_port}/"
+        f"{settings.pg_dbname} schema {schema}"
+    )
