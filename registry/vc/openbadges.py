@@ -1,0 +1,306 @@
+"""Builders for Open Badges 3.0 documents: plain dicts, unsigned, shaped as the 1EdTech JSON Schemas
+expect (`type` and every other multi-valued property as an array, even with one member).
+
+Credentials carry `credentialSchema` with type `1EdTechJsonSchemaValidator2019`. That term is not in
+the VC 2.0 or OB 3.0 contexts, only in the OB extensions context, and without it the type would be
+an undefined term that JSON-LD drops, so a signature would not cover it. Credentials therefore list
+contexts.OB_V3P0_EXTENSIONS after the two contexts OB 3.0 requires first (as 1EdTech's own examples do)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from registry.vc import contexts
+from registry.vc.errors import DocumentError
+
+CREDENTIAL_CONTEXTS = [*contexts.OB_CONTEXTS, contexts.OB_V3P0_EXTENSIONS]
+
+SCHEMA_VALIDATOR_TYPE = "1EdTechJsonSchemaValidator2019"
+ACHIEVEMENT_CREDENTIAL_SCHEMA = (
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+)
+ENDORSEMENT_CREDENTIAL_SCHEMA = (
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_endorsementcredential_schema.json"
+)
+
+# OB 3.0 DateTimeZ: an RFC 3339 date-time that always carries its offset.
+_DATETIMEZ = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$", re.ASCII
+)
+
+
+def parse_datetimez(value: object, what: str = "date-time") -> datetime:
+    """A timezone-aware datetime from an OB DateTimeZ string; DocumentError for anything else."""
+    if not isinstance(value, str) or not _DATETIMEZ.match(value):
+        raise DocumentError(
+            f"{what} {value!r} is not an ISO 8601 date-time with an offset (e.g. 2024-01-31T12:00:00Z)"
+        )
+    try:
+        return datetime.fromisoformat(value.upper())
+    except ValueError as exc:
+        raise DocumentError(f"{what} {value!r} is not a valid date-time: {exc}") from None
+
+
+def _without_none(**fields) -> dict:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _required_text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise DocumentError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def image(url: str, caption: str | None = None) -> dict:
+    """An OB `Image` (its `type` is a plain string in the schema, unlike every other class)."""
+    return _without_none(id=_required_text(url, "image id"), type="Image", caption=caption)
+
+
+def _image(value: str | dict | None) -> dict | None:
+    return image(value) if isinstance(value, str) else value
+
+
+def profile(
+    issuer_id: str,
+    name: str,
+    *,
+    url: str | None = None,
+    email: str | None = None,
+    description: str | None = None,
+    image: str | dict | None = None,
+) -> dict:
+    """An OB `Profile` (an issuer, endorser or achievement creator), to be embedded in documents."""
+    return _without_none(
+        id=_required_text(issuer_id, "profile id"),
+        type=["Profile"],
+        name=_required_text(name, "profile name"),
+        url=url,
+        email=email,
+        description=description,
+        image=_image(image),
+    )
+
+
+def alignment(
+    target_name: str,
+    target_url: str,
+    *,
+    target_code: str | None = None,
+    target_description: str | None = None,
+    target_framework: str | None = None,
+    target_type: str | None = None,
+) -> dict:
+    """An OB `Alignment` to a competency or framework item."""
+    return _without_none(
+        type=["Alignment"],
+        targetName=_required_text(target_name, "alignment targetName"),
+        targetUrl=_required_text(target_url, "alignment targetUrl"),
+        targetCode=target_code,
+        targetDescription=target_description,
+        targetFramework=target_framework,
+        targetType=target_type,
+    )
+
+
+def result_description(
+    description_id: str,
+    name: str,
+    result_type: str,
+    *,
+    allowed_values: Iterable[str] = (),
+    required_value: str | None = None,
+    value_min: str | None = None,
+    value_max: str | None = None,
+) -> dict:
+    """An OB `ResultDescription`: what a level or score on an achievement means."""
+    return _without_none(
+        id=_required_text(description_id, "resultDescription id"),
+        type=["ResultDescription"],
+        name=_required_text(name, "resultDescription name"),
+        resultType=_required_text(result_type, "resultDescription resultType"),
+        allowedValue=list(allowed_values) or None,
+        requiredValue=required_value,
+        valueMin=value_min,
+        valueMax=value_max,
+    )
+
+
+def result(
+    *,
+    result_description: str | None = None,
+    achieved_level: str | None = None,
+    value: str | None = None,
+    status: str | None = None,
+) -> dict:
+    """An OB `Result` of an awarded achievement; `result_description` is the id it refers to."""
+    if value is None and achieved_level is None and status is None:
+        raise DocumentError("a result needs a value, an achievedLevel or a status")
+    return _without_none(
+        type=["Result"],
+        resultDescription=result_description,
+        achievedLevel=achieved_level,
+        value=value,
+        status=status,
+    )
+
+
+def evidence(
+    *,
+    evidence_id: str | None = None,
+    narrative: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    genre: str | None = None,
+    audience: str | None = None,
+) -> dict:
+    """An OB `Evidence`: a link to, or a narrative of, the work that earned the achievement."""
+    if evidence_id is None and narrative is None:
+        raise DocumentError("evidence needs an id (where it is) or a narrative (what it is)")
+    return _without_none(
+        id=evidence_id,
+        type=["Evidence"],
+        narrative=narrative,
+        name=name,
+        description=description,
+        genre=genre,
+        audience=audience,
+    )
+
+
+def achievement(
+    achievement_id: str,
+    *,
+    name: str,
+    description: str,
+    criteria_narrative: str,
+    creator: dict | None,
+    achievement_type: str = "Badge",
+    image: str | dict | None = None,
+    tags: Iterable[str] = (),
+    alignments: Iterable[dict] = (),
+    result_descriptions: Iterable[dict] = (),
+    version: str | None = None,
+    extra: dict | None = None,
+) -> dict:
+    """An OB `Achievement`. `extra` adds further OB properties (humanCode, fieldOfStudy, ...)."""
+    document = _without_none(
+        id=_required_text(achievement_id, "achievement id"),
+        type=["Achievement"],
+        achievementType=achievement_type,
+        name=_required_text(name, "achievement name"),
+        description=_required_text(description, "achievement description"),
+        criteria={"narrative": _required_text(criteria_narrative, "criteria narrative")},
+        creator=creator,
+        image=_image(image),
+        tag=list(tags) or None,
+        alignment=list(alignments) or None,
+        resultDescription=list(result_descriptions) or None,
+        version=version,
+    )
+    clashes = sorted(set(extra or {}) & (set(document) | {"@context"}))
+    if clashes:
+        raise DocumentError(f"extra achievement properties {clashes} would replace ones the builder sets")
+    return {**document, **(extra or {})}
+
+
+def _issuer_id(issuer: dict) -> str:
+    if not isinstance(issuer, dict):
+        raise DocumentError(f"issuer must be a Profile object, got {type(issuer).__name__}")
+    return _required_text(issuer.get("id"), "issuer id")
+
+
+def _validity(valid_from: str, valid_until: str | None) -> None:
+    start = parse_datetimez(valid_from, "validFrom")
+    if valid_until is not None and parse_datetimez(valid_until, "validUntil") <= start:
+        raise DocumentError(f"validUntil {valid_until} is not after validFrom {valid_from}")
+
+
+def _achievement_subject(recipient: dict) -> dict:
+    """credentialSubject fields for a recipient given as {"id": did} and/or {"identifier": [...]}."""
+    if not isinstance(recipient, dict) or not recipient:
+        raise DocumentError("recipient must be {'id': ...} or {'identifier': [IdentityObject, ...]}")
+    unknown = sorted(set(recipient) - {"id", "identifier"})
+    if unknown:
+        raise DocumentError(f"recipient has unknown fields {unknown}; expected 'id' and/or 'identifier'")
+    subject: dict = {}
+    if "id" in recipient:
+        subject["id"] = _required_text(recipient["id"], "recipient id")
+    if "identifier" in recipient:
+        identifiers = recipient["identifier"]
+        if isinstance(identifiers, dict):
+            identifiers = [identifiers]
+        if not identifiers or not all(isinstance(i, dict) for i in identifiers):
+            raise DocumentError("recipient identifier must be a non-empty list of IdentityObjects")
+        subject["identifier"] = list(identifiers)
+    return subject
+
+
+def open_badge_credential(
+    credential_id: str,
+    issuer: dict,
+    achievement: dict,
+    recipient: dict,
+    *,
+    valid_from: str,
+    valid_until: str | None = None,
+    result: list | None = None,
+    evidence: list | None = None,
+    name: str | None = None,
+    awarded_date: str | None = None,
+) -> dict:
+    """An unsigned OpenBadgeCredential awarding `achievement` to `recipient`.
+
+    `name` defaults to the achievement's name: OB 3.0 requires a display name on the credential."""
+    _issuer_id(issuer)
+    _validity(valid_from, valid_until)
+    if awarded_date is not None:
+        parse_datetimez(awarded_date, "awardedDate")
+    subject = {"type": ["AchievementSubject"], **_achievement_subject(recipient), "achievement": achievement}
+    if result:
+        subject["result"] = list(result)
+    return _without_none(
+        **{"@context": list(CREDENTIAL_CONTEXTS)},
+        id=_required_text(credential_id, "credential id"),
+        type=["VerifiableCredential", "OpenBadgeCredential"],
+        name=name if name is not None else achievement.get("name"),
+        issuer=issuer,
+        validFrom=valid_from,
+        validUntil=valid_until,
+        awardedDate=awarded_date,
+        credentialSubject=subject,
+        evidence=list(evidence) if evidence else None,
+        credentialSchema=[{"id": ACHIEVEMENT_CREDENTIAL_SCHEMA, "type": SCHEMA_VALIDATOR_TYPE}],
+    )
+
+
+def endorsement_credential(
+    credential_id: str,
+    endorser: dict,
+    subject_id: str,
+    comment: str,
+    *,
+    valid_from: str,
+    valid_until: str | None = None,
+    name: str | None = None,
+) -> dict:
+    """An unsigned EndorsementCredential in which `endorser` vouches for `subject_id`
+    (an issuer, an achievement or a credential)."""
+    endorser_id = _issuer_id(endorser)
+    _validity(valid_from, valid_until)
+    return _without_none(
+        **{"@context": list(CREDENTIAL_CONTEXTS)},
+        id=_required_text(credential_id, "credential id"),
+        type=["VerifiableCredential", "EndorsementCredential"],
+        name=name if name is not None else f"Endorsement by {endorser.get('name') or endorser_id}",
+        issuer=endorser,
+        validFrom=valid_from,
+        validUntil=valid_until,
+        credentialSubject={
+            "id": _required_text(subject_id, "endorsement subject id"),
+            "type": ["EndorsementSubject"],
+            "endorsementComment": _required_text(comment, "endorsementComment"),
+        },
+        credentialSchema=[{"id": ENDORSEMENT_CREDENTIAL_SCHEMA, "type": SCHEMA_VALIDATOR_TYPE}],
+    )
