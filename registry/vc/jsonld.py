@@ -1,21 +1,27 @@
-"""JSON-LD to canonical N-Quads (RDFC-1.0), over pinned contexts only.
+"""JSON-LD to canonical N-Quads (RDFC-1.0), over pinned contexts only, and undefined-term checks.
 
-This is the reference path through pyld. A faster expansion path may replace the internals,
-but the public functions and their results must stay identical."""
+Fast path: registry.vc.expansion (lean expansion over active contexts pyld processed once) ->
+registry.vc.rdf (pyld's dataset structure) -> pyld's URDNA2015. Documents using JSON-LD outside
+the fast path's subset go through pyld's `normalize` unchanged (the reference path), so the
+result is always exactly pyld's."""
 
 from __future__ import annotations
 
 from pyld import jsonld
+from pyld.canon import URDNA2015
 
 from registry.vc import contexts
-from registry.vc.errors import DocumentError, UnknownContextError
+from registry.vc.errors import DocumentError, UndefinedTermError, UnknownContextError
+from registry.vc.expansion import Expansion
+from registry.vc.jsonld_context import ISSUER_DEPENDENT, LOCK, Unsupported, is_keyword
+from registry.vc.rdf import dataset
 
-
-def _options(**extra) -> dict:
-    return {"documentLoader": contexts.document_loader, **extra}
+_CANON_OPTIONS = {"algorithm": "URDNA2015", "format": "application/n-quads"}
 
 
 def _check_contexts(document: dict) -> None:
+    if not isinstance(document, dict):
+        raise DocumentError("a JSON-LD document must be a JSON object")
     ctx = document.get("@context")
     if ctx is None:
         raise DocumentError("document has no @context")
@@ -24,17 +30,109 @@ def _check_contexts(document: dict) -> None:
             contexts.load(entry)  # raises UnknownContextError with the precise message
 
 
+def _unknown_context_cause(exc: BaseException) -> UnknownContextError | None:
+    cause = exc
+    while cause is not None:
+        if isinstance(cause, UnknownContextError):
+            return cause
+        cause = getattr(cause, "cause", None) or cause.__cause__
+    return None
+
+
+def reference_nquads(document: dict) -> str:
+    """pyld's own `normalize` over the pinned contexts: the slow path and the oracle."""
+    _check_contexts(document)
+    try:
+        with LOCK:  # pyld's shared context caches are not thread safe
+            return jsonld.normalize(
+                document,
+                {"documentLoader": contexts.document_loader, **_CANON_OPTIONS},
+            )
+    except jsonld.JsonLdError as exc:
+        unknown = _unknown_context_cause(exc)
+        if unknown is not None:
+            raise unknown from None
+        raise DocumentError(f"JSON-LD processing failed: {exc}") from exc
+
+
+def fast_dataset(document: dict) -> dict:
+    """The RDF dataset (pyld's structure) of a document, by the fast path only.
+    Raises Unsupported when the document needs the reference path."""
+    try:
+        return dataset(Expansion().document(document))
+    except Unsupported as exc:
+        unknown = _unknown_context_cause(exc)
+        if unknown is not None:
+            raise unknown from None
+        raise
+
+
 def canonical_nquads(document: dict) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document (every quad ends with a newline)."""
     _check_contexts(document)
     try:
-        return jsonld.normalize(
-            document, _options(algorithm="URDNA2015", format="application/n-quads")
-        )
-    except jsonld.JsonLdError as exc:
-        cause = exc
-        while cause is not None:
-            if isinstance(cause, UnknownContextError):
-                raise cause from None
-            cause = getattr(cause, "cause", None) or cause.__cause__
-        raise DocumentError(f"JSON-LD processing failed: {exc}") from exc
+        quads = fast_dataset(document)
+    except Unsupported:
+        return reference_nquads(document)
+    return URDNA2015().main(quads, _CANON_OPTIONS)
+
+
+def undefined_terms(document: dict) -> list[str]:
+    """Paths of keys the pinned contexts do not define: dropped by expansion, or given an IRI
+    only by the issuer-dependent @vocab catch-all (which later VC 2.0 context copies carry)."""
+    _check_contexts(document)
+    found: list[str] = []
+    try:
+        Expansion(report=found).document(document)
+    except Unsupported as exc:
+        unknown = _unknown_context_cause(exc)
+        if unknown is not None:
+            raise unknown from None
+        return _TermWatcher().undefined(document)
+    return found
+
+
+class _TermWatcher(jsonld.JsonLdProcessor):
+    """Undefined-term detection for documents outside the fast subset, through pyld's own
+    expansion. It cannot tell paths, so it reports bare keys (for a key pyld cannot even
+    expand to a relative IRI, such as `@foo`, the dropped-key hook gets nothing to name)."""
+
+    def __init__(self):
+        super().__init__(on_property_dropped=self._dropped)
+        self.found: list[str] = []
+
+    def _dropped(self, iri) -> None:
+        self._note(iri if isinstance(iri, str) else "<unnamed key>")
+
+    def _note(self, key: str) -> None:
+        if key not in self.found:
+            self.found.append(key)
+
+    def _expand_iri(self, active_ctx, value, base=None, vocab=False, local_ctx=None, defined=None):
+        iri = super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        # keys are expanded with vocab and without a base; an IRI built from @vocab + key
+        # means no term defines the key
+        if (
+            vocab and base is None and local_ctx is None and isinstance(value, str)
+            and not is_keyword(value) and value not in active_ctx["mappings"]
+            and active_ctx.get("@vocab") == ISSUER_DEPENDENT and iri == ISSUER_DEPENDENT + value
+        ):
+            self._note(value)
+        return iri
+
+    def undefined(self, document: dict) -> list[str]:
+        try:
+            with LOCK:
+                self.expand(document, {"documentLoader": contexts.document_loader})
+        except jsonld.JsonLdError as exc:
+            unknown = _unknown_context_cause(exc)
+            if unknown is not None:
+                raise unknown from None
+            raise DocumentError(f"JSON-LD processing failed: {exc}") from exc
+        return self.found
+
+
+def assert_terms_defined(document: dict) -> None:
+    terms = undefined_terms(document)
+    if terms:
+        raise UndefinedTermError(f"terms not defined by the pinned contexts: {', '.join(terms)}")
