@@ -88,3 +88,34 @@ def test_not_an_object_is_not_ok():
 def test_check_part_refuses_unknown_definitions():
     with pytest.raises(DocumentError, match="defines no 'Badge'"):
         schema.check_part({}, "Badge")
+
+
+def _mutations(document: dict):
+    """The document, and variants that break it in the ways real documents go wrong."""
+    yield document
+    for key in ("issuer", "validFrom", "credentialSubject", "type", "@context", "id"):
+        if key in document:
+            yield {k: v for k, v in document.items() if k != key}
+    yield {**document, "validFrom": "2010-01-01"}  # a date, not a date-time
+    yield {**document, "validFrom": "2010-01-01T00:00:00"}  # no offset
+    yield {**document, "validUntil": 5}
+    yield {**document, "type": "OpenBadgeCredential"}  # single value where an array is expected
+    yield {**document, "issuer": "https://example.org/issuer"}
+    yield {**document, "credentialSubject": {"type": ["AchievementSubject"]}}
+    yield {**document, "proof": {"type": "DataIntegrityProof"}}
+
+
+def test_the_compiled_validator_agrees_with_jsonschema(standards):
+    # check() answers "conforms" from the compiled validator and explains failures with jsonschema;
+    # the two must never disagree about whether a document conforms.
+    from registry.vc.schema import _fast_validator, _validator, schema_for
+
+    compared = 0
+    for path in sorted((standards / "fixtures" / "1edtech").glob("*.json")):
+        for variant in _mutations(json.loads(path.read_text())):
+            name = schema_for(variant) or schema.ACHIEVEMENT_CREDENTIAL
+            fast = _fast_validator(name).is_valid(variant)
+            detailed = not any(True for _ in _validator(name).iter_errors(variant))
+            assert fast == detailed, (path.name, variant)
+            compared += 1
+    assert compared > 60

@@ -121,12 +121,11 @@ class EndorsementUseCases(RegistryCore):
             uuid = self.parse_uuid(ref, "subject")
         except DomainError:
             raise DomainError(f"unknown endorsement subject {subject!r}: an issuer slug or DID, an achievement or a credential id") from None
-        if self.exists(uuid):
-            aggregate = self.repository.get(uuid)
-            if isinstance(aggregate, Achievement):
-                return "achievement", uuid, self.config.achievement_url(uuid)
-            if isinstance(aggregate, Credential):
-                return "credential", uuid, f"urn:uuid:{uuid}"
+        aggregate = self.find(uuid)
+        if isinstance(aggregate, Achievement):
+            return "achievement", uuid, self.config.achievement_url(uuid)
+        if isinstance(aggregate, Credential):
+            return "credential", uuid, f"urn:uuid:{uuid}"
         raise DomainError(f"unknown endorsement subject {subject!r}")
 
 

@@ -98,6 +98,13 @@ class RegistryCore(Application):
                 return
             start = page[-1].id + 1
 
+    def find(self, aggregate_id: UUID):
+        """The aggregate, or None: one read (`in repository` would read it too)."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
     def exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self.repository
 

@@ -40,9 +40,7 @@ class VerificationUseCases(RegistryCore):
             uuid = UUID(doc_id[len("urn:uuid:"):])
         except ValueError:
             return None, None
-        if not self.exists(uuid):
-            return None, None
-        aggregate = self.repository.get(uuid)
+        aggregate = self.find(uuid)
         if not isinstance(aggregate, (Credential, Endorsement)):
             return None, None
         if json.loads(aggregate.document) != document:

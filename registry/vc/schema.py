@@ -12,6 +12,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
+import jsonschema_rs
 import msgspec
 from jsonschema import Draft201909Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -55,6 +56,31 @@ def _is_date(value: object) -> bool:
     return not isinstance(value, str) or (len(value) == 10 and date.fromisoformat(value) is not None)
 
 
+def _conforms_to_datetimez(value: str) -> bool:
+    try:
+        return _is_datetimez(value)
+    except DocumentError:
+        return False
+
+
+def _conforms_to_date(value: str) -> bool:
+    try:
+        return _is_date(value)
+    except ValueError:
+        return False
+
+
+@cache
+def _fast_validator(name: str) -> jsonschema_rs.Draft201909Validator:
+    """The same schema and formats in a compiled validator: answers "conforms?" about 100x faster
+    than jsonschema, so verification pays for the detailed path only when a document does not."""
+    text = resources.files("registry.vc").joinpath("schemas", f"{name}.json").read_text("utf-8")
+    return jsonschema_rs.Draft201909Validator(
+        json.loads(text), validate_formats=True, offline=True,
+        formats={"date-time": _conforms_to_datetimez, "date": _conforms_to_date},
+    )
+
+
 @cache
 def _validator(name: str) -> Draft201909Validator:
     text = resources.files("registry.vc").joinpath("schemas", f"{name}.json").read_text("utf-8")
@@ -89,6 +115,8 @@ def check(document: dict) -> SchemaCheck:
             ],
             [],
         )
+    if _fast_validator(name).is_valid(document):
+        return SchemaCheck(True, name, [], [])
     return _conform(name, _validator(name), document)
 
 
