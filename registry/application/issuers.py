@@ -21,6 +21,7 @@ class IssuerUseCases(RegistryCore):
         An external issuer brings a did:key and signs for itself."""
 
         def use_case() -> Written:
+            Issuer.check_slug(slug)
             if self.exists(issuer_id(slug)):
                 raise AlreadyExists(f"an issuer with slug {slug!r} is already registered")
             if did is None:

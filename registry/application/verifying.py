@@ -9,6 +9,7 @@ from uuid import UUID
 from registry.application.registry import RegistryCore
 from registry.domain import Credential, Endorsement, Issuer
 from registry.domain.credential import ACTIVE
+from registry.domain.identity import endorsement_id
 from registry.vc import verification
 from registry.vc.report import IssuerKnowledge, KeyInterval, VerificationReport
 
@@ -34,13 +35,14 @@ class VerificationUseCases(RegistryCore):
         """When the registry logged exactly this document, and its status here. A document that
         differs from the logged one (even if validly signed) gets neither."""
         doc_id = document.get("id")
-        if not isinstance(doc_id, str) or not doc_id.startswith("urn:uuid:"):
+        if not isinstance(doc_id, str):
             return None, None
-        try:
-            uuid = UUID(doc_id[len("urn:uuid:"):])
-        except ValueError:
-            return None, None
-        aggregate = self.find(uuid)
+        aggregate = self.find(endorsement_id(doc_id))  # endorsements partners signed themselves
+        if aggregate is None and doc_id.startswith("urn:uuid:"):  # what the registry signed
+            try:
+                aggregate = self.find(UUID(doc_id[len("urn:uuid:"):]))
+            except ValueError:
+                return None, None
         if not isinstance(aggregate, (Credential, Endorsement)):
             return None, None
         if json.loads(aggregate.document) != document:

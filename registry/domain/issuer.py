@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate
 from registry.domain.errors import AlreadyExists, DomainError, InvalidTransition, NotFound
 from registry.domain.identity import issuer_id
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 
 
 @dataclass
@@ -121,10 +121,7 @@ class Issuer(Aggregate):
         email: str | None = None,
         description: str | None = None,
     ) -> Issuer:
-        if not SLUG.match(slug):
-            raise DomainError(
-                f"invalid slug {slug!r}: use 1-64 lowercase letters, digits and inner hyphens"
-            )
+        cls.check_slug(slug)
         if not name.strip():
             raise DomainError("an issuer needs a non-empty name")
         if not did.startswith("did:"):
@@ -133,6 +130,13 @@ class Issuer(Aggregate):
             cls.Registered, id=issuer_id(slug), slug=slug, name=name.strip(), did=did,
             hosted=hosted, actor=actor, url=url, email=email, description=description,
         )
+
+    @staticmethod
+    def check_slug(slug: str) -> None:
+        if not isinstance(slug, str) or not SLUG.fullmatch(slug):
+            raise DomainError(
+                f"invalid slug {slug!r}: use 1-64 lowercase letters, digits and inner hyphens"
+            )
 
     def __init__(self, slug: str, name: str, did: str, hosted: bool, actor: str,
                  url: str | None, email: str | None, description: str | None) -> None:

@@ -242,7 +242,10 @@ def _within(key: KeyInterval, signing: _SigningTime) -> tuple[bool, str]:
             )
         if at >= key.compromised_since:
             return False, f"key {vm} is compromised since {since}; signature {signing.source}"
-    if at < key.added_at:
+    # A proof's `created` has whole seconds while the log has microseconds: a signature made in the
+    # second the key was registered is not "before" it.
+    registered = key.added_at if signing.logged else key.added_at.replace(microsecond=0)
+    if at < registered:
         return False, f"signature {signing.source}, before key {vm} was registered at {key.added_at.isoformat()}"
     if key.retired_at is not None and at >= key.retired_at:
         return False, f"signature {signing.source}, at or after key {vm} was retired at {key.retired_at.isoformat()}"

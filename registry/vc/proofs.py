@@ -1,0 +1,255 @@
+"""Data Integrity proofs: eddsa-rdfc-2022 (W3C Data Integrity EdDSA Cryptosuites v1.0) to sign and
+verify, and the legacy Ed25519Signature2020 suite to verify only.
+
+Both suites sign sha256(canonical proof options) || sha256(canonical document without proof),
+with RDFC-1.0 (URDNA2015) N-Quads as the canonical form."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Protocol
+
+import base58
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from registry.vc import contexts, multikey
+from registry.vc.errors import DocumentError, ProofError, UndefinedTermError
+from registry.vc.jsonld import assert_terms_defined, canonical_nquads
+
+DATA_INTEGRITY_PROOF = "DataIntegrityProof"
+EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
+ED25519_SIGNATURE_2020 = "Ed25519Signature2020"
+ASSERTION_METHOD = "assertionMethod"
+SINGLE_PROOF_WARNING = "proof is a single object; OB 3.0 expects an array"
+
+# What `sign` writes: XML Schema dateTime, whole seconds, UTC.
+_CREATED_SECONDS_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+# What `verify` accepts from others: any XML Schema dateTime (fractions, offsets, no zone).
+_XSD_DATETIME = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?")
+_SIGNATURE_BYTES = 64
+
+
+class Signer(Protocol):
+    """Signs as one verification method, e.g. `did:web:host:issuers:acme#key-1`."""
+
+    verification_method: str
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+class ProofCheck(msgspec.Struct, frozen=True):
+    """The outcome of verifying a document's proof(s). For a proof list the details are those of
+    the first failing proof, or of the first proof when all verify."""
+
+    ok: bool
+    reason: str
+    verification_method: str | None = None
+    created: str | None = None
+    cryptosuite: str | None = None
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+def proof_configuration(
+    document: dict, *, verification_method: str, created: str, proof_purpose: str = ASSERTION_METHOD
+) -> dict:
+    """The eddsa-rdfc-2022 proof configuration (the proof without its value, under the document's
+    @context), in the member order of the W3C test vectors."""
+    return {
+        "type": DATA_INTEGRITY_PROOF,
+        "cryptosuite": EDDSA_RDFC_2022,
+        "created": created,
+        "verificationMethod": verification_method,
+        "proofPurpose": proof_purpose,
+        "@context": document["@context"],
+    }
+
+
+def hash_data(proof_config: dict, unsecured_document: dict) -> bytes:
+    """sha256(canonical proof configuration) || sha256(canonical document): the bytes signed."""
+    proof_hash = hashlib.sha256(canonical_nquads(proof_config).encode("utf-8")).digest()
+    document_hash = hashlib.sha256(canonical_nquads(unsecured_document).encode("utf-8")).digest()
+    return proof_hash + document_hash
+
+
+def sign(
+    document: dict,
+    signer: Signer,
+    *,
+    created: str | None = None,
+    proof_purpose: str = ASSERTION_METHOD,
+) -> dict:
+    """A new document with an eddsa-rdfc-2022 proof by `signer` appended to its `proof` list.
+
+    Existing proofs are kept and not signed over (a proof set, not a chain)."""
+    if not isinstance(document, dict):
+        raise DocumentError(f"a document to sign must be a JSON object, got {type(document).__name__}")
+    existing = _proof_list(document.get("proof"))
+    for proof in existing:
+        if proof.get("verificationMethod") == signer.verification_method:
+            raise ProofError(f"document already has a proof by {signer.verification_method}")
+    document_contexts = document.get("@context")
+    if not isinstance(document_contexts, list) or contexts.VC_V2 not in document_contexts:
+        # VC 2.0's context is the shipped one that defines DataIntegrityProof and its terms.
+        raise ProofError(f"document @context must be a list that includes {contexts.VC_V2}")
+    if created is None:
+        created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    elif not _CREATED_SECONDS_Z.fullmatch(created):
+        raise ProofError(f"created {created!r} must be an XML Schema dateTime in UTC with seconds: YYYY-MM-DDThh:mm:ssZ")
+
+    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    assert_terms_defined(unsecured)
+    config = proof_configuration(
+        unsecured, verification_method=signer.verification_method, created=created, proof_purpose=proof_purpose
+    )
+    signature = signer.sign(hash_data(config, unsecured))
+    if len(signature) != _SIGNATURE_BYTES:
+        raise ProofError(f"signer returned {len(signature)} bytes, an Ed25519 signature is {_SIGNATURE_BYTES}")
+    proof = {key: value for key, value in config.items() if key != "@context"}
+    proof["proofValue"] = "z" + base58.b58encode(signature).decode("ascii")
+    return {**unsecured, "proof": [*existing, proof]}
+
+
+def verify(document: dict, resolve_key: Callable[[str], bytes | None]) -> ProofCheck:
+    """Check every proof of `document`; `resolve_key` maps a verification method id to its raw
+    Ed25519 public key, or None when it cannot be resolved."""
+    if not isinstance(document, dict):
+        return ProofCheck(False, f"document must be a JSON object, got {type(document).__name__}")
+    proofs = document.get("proof")
+    warnings: list[str] = []
+    if proofs is None:
+        return ProofCheck(False, "document has no proof")
+    if isinstance(proofs, dict):
+        warnings.append(SINGLE_PROOF_WARNING)
+        proofs = [proofs]
+    elif not isinstance(proofs, list):
+        return ProofCheck(False, f"proof must be an object or a list, got {type(proofs).__name__}")
+    if not proofs:
+        return ProofCheck(False, "proof is an empty list")
+
+    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    try:
+        assert_terms_defined(unsecured)
+    except UndefinedTermError as exc:
+        # Signed as they expanded here, but a verifier whose contexts lack them may drop them.
+        warnings.append(str(exc))
+    except DocumentError as exc:
+        return ProofCheck(False, str(exc), warnings=warnings)
+
+    checks = [_verify_one(unsecured, proofs, proof, resolve_key) for proof in proofs]
+    failed = next((i for i, check in enumerate(checks) if not check.ok), None)
+    chosen = checks[0 if failed is None else failed]
+    reason = chosen.reason
+    if len(checks) > 1:
+        reason = f"all {len(checks)} proofs verified" if failed is None else f"proof {failed + 1} of {len(checks)}: {reason}"
+    return ProofCheck(
+        chosen.ok, reason, chosen.verification_method, chosen.created, chosen.cryptosuite, warnings
+    )
+
+
+def _proof_list(proof) -> list[dict]:
+    if proof is None:
+        return []
+    proofs = [proof] if isinstance(proof, dict) else proof
+    if not isinstance(proofs, list) or not all(isinstance(p, dict) for p in proofs):
+        raise ProofError("existing proof must be an object or a list of objects")
+    return list(proofs)
+
+
+def _verify_one(
+    unsecured: dict, all_proofs: list, proof, resolve_key: Callable[[str], bytes | None]
+) -> ProofCheck:
+    if not isinstance(proof, dict):
+        return ProofCheck(False, f"a proof must be an object, got {type(proof).__name__}")
+    vm = proof.get("verificationMethod")
+    created = proof.get("created")
+    proof_type = proof.get("type")
+    cryptosuite = proof.get("cryptosuite")
+
+    def fail(reason: str) -> ProofCheck:
+        return ProofCheck(
+            False, reason, vm if isinstance(vm, str) else None,
+            created if isinstance(created, str) else None, cryptosuite if isinstance(cryptosuite, str) else None,
+        )
+
+    if proof_type == DATA_INTEGRITY_PROOF:
+        if cryptosuite != EDDSA_RDFC_2022:
+            return fail(f"cryptosuite {cryptosuite!r} is not supported (only {EDDSA_RDFC_2022})")
+    elif proof_type == ED25519_SIGNATURE_2020:
+        cryptosuite = None
+    else:
+        return fail(
+            f"proof type {proof_type!r} is not supported "
+            f"({DATA_INTEGRITY_PROOF}/{EDDSA_RDFC_2022}, or {ED25519_SIGNATURE_2020} to verify only)"
+        )
+    if not isinstance(vm, str) or not vm:
+        return fail("proof has no verificationMethod")
+    if proof.get("proofPurpose") != ASSERTION_METHOD:
+        return fail(f"proofPurpose is {proof.get('proofPurpose')!r}, expected {ASSERTION_METHOD!r}")
+    if created is not None and not (isinstance(created, str) and _XSD_DATETIME.fullmatch(created)):
+        return fail(f"created {created!r} is not an XML Schema dateTime")
+    try:
+        signature = multikey.decode_base58btc(proof.get("proofValue"), "proofValue")
+    except DocumentError as exc:
+        return fail(str(exc))
+    if len(signature) != _SIGNATURE_BYTES:
+        return fail(f"proofValue holds {len(signature)} bytes, an Ed25519 signature is {_SIGNATURE_BYTES}")
+
+    try:
+        secured_part = _previous_proofs(proof, all_proofs)
+    except ProofError as exc:
+        return fail(str(exc))
+    document = dict(unsecured, proof=secured_part) if secured_part else dict(unsecured)
+    options = {key: value for key, value in proof.items() if key != "proofValue"}
+    if proof_type == DATA_INTEGRITY_PROOF:
+        if "@context" in options:
+            proof_contexts = _as_list(options["@context"])
+            if _as_list(document.get("@context"))[: len(proof_contexts)] != proof_contexts:
+                return fail("the proof's @context is not the start of the document's @context")
+            document["@context"] = options["@context"]
+        options["@context"] = document.get("@context")
+    elif "@context" not in options:
+        if contexts.ED25519_2020 not in _as_list(document.get("@context")):
+            return fail(f"{ED25519_SIGNATURE_2020} needs {contexts.ED25519_2020} in the document or proof @context")
+        options["@context"] = document.get("@context")
+
+    public_key = resolve_key(vm)
+    if public_key is None:
+        return fail(f"verification method {vm} could not be resolved")
+    try:
+        key = Ed25519PublicKey.from_public_bytes(public_key)
+    except ValueError:
+        return fail(f"the key of verification method {vm} is not a 32-byte Ed25519 public key")
+    try:
+        signed_bytes = hash_data(options, document)
+    except DocumentError as exc:
+        return fail(str(exc))
+    try:
+        key.verify(signature, signed_bytes)
+    except InvalidSignature:
+        return fail(f"signature does not match the document and proof options for verification method {vm}")
+    suite = cryptosuite or ED25519_SIGNATURE_2020
+    return ProofCheck(True, f"{suite} proof by {vm} verified", vm, created, cryptosuite)
+
+
+def _previous_proofs(proof: dict, all_proofs: list) -> list[dict]:
+    """The proofs a chained proof signed over (Data Integrity 1.0, "previousProof")."""
+    previous = proof.get("previousProof")
+    if previous is None:
+        return []
+    wanted = _as_list(previous)
+    by_id = {p.get("id"): p for p in all_proofs if isinstance(p, dict) and p.get("id") is not None}
+    missing = [p for p in wanted if p not in by_id]
+    if missing:
+        raise ProofError(f"previousProof {', '.join(map(str, missing))} is not among the document's proofs")
+    return [by_id[p] for p in wanted]
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
