@@ -335,3 +335,13 @@ def test_verify_reasons_for_missing_and_empty_proofs(standards):
     assert proofs.verify({**signed, "proof": "z41Zs"}, offline_key).reason == "proof must be an object or a list, got str"
     wrong_key = proofs.verify(signed, lambda vm: bytes(31))
     assert wrong_key.reason.endswith("is not a 32-byte Ed25519 public key")
+
+
+@pytest.mark.parametrize("previous", [{}, [{}], 5, {"id": "x"}])
+def test_a_malformed_previous_proof_is_a_reason_not_a_crash(standards, previous):
+    document = json.loads((standards / "fixtures" / "1edtech" / "simple.json").read_text())
+    proof = {**document["proof"][0], "previousProof": previous}
+    document["proof"] = [proof, {"type": "DataIntegrityProof", "id": {}}]
+    check = proofs.verify(document, lambda vm: None)
+    assert not check.ok
+    assert "previousProof" in check.reason

@@ -242,7 +242,9 @@ def _previous_proofs(proof: dict, all_proofs: list) -> list[dict]:
     if previous is None:
         return []
     wanted = _as_list(previous)
-    by_id = {p.get("id"): p for p in all_proofs if isinstance(p, dict) and p.get("id") is not None}
+    if not all(isinstance(p, str) for p in wanted):
+        raise ProofError("previousProof must name proofs by their id (a string or a list of strings)")
+    by_id = {p["id"]: p for p in all_proofs if isinstance(p, dict) and isinstance(p.get("id"), str)}
     missing = [p for p in wanted if p not in by_id]
     if missing:
         raise ProofError(f"previousProof {', '.join(map(str, missing))} is not among the document's proofs")
