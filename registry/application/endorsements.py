@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 from uuid import UUID
 
-from registry.application.registry import RegistryCore, document_text, xsd_datetime
+from registry.application.registry import (
+    MAX_DOCUMENT_BYTES,
+    RegistryCore,
+    document_text,
+    xsd_datetime,
+)
 from registry.application.results import Written
 from registry.domain import Achievement, Credential, DomainError, Endorsement, NotAuthorised
 from registry.domain.identity import endorsement_id, issuer_id
@@ -49,6 +54,8 @@ class EndorsementUseCases(RegistryCore):
 
     def submit_endorsement(self, text: str, *, actor: str, as_issuer: str | None = None) -> Written:
         """Accept an EndorsementCredential the endorser signed itself. The exact text is stored."""
+        if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+            raise DocumentError(f"the endorsement is larger than {MAX_DOCUMENT_BYTES} bytes")
         document = _parse_object(text)
         types = document.get("type")
         if "EndorsementCredential" not in (types if isinstance(types, list) else [types]):

@@ -39,6 +39,7 @@ class IssuerUseCases(RegistryCore):
                     )
                 try:
                     public_key = encode_public_key(dids.public_key_from_did_key(own_did))
+                    dids.resolve_did_key_document(own_did)  # didkit must resolve it too
                 except DocumentError as exc:
                     raise DomainError(f"invalid did:key: {exc}") from None
             if self.issuer_by_did(own_did) is not None:

@@ -29,6 +29,8 @@ A = TypeVar("A")
 # load: the loser then sees the winner's state, and the domain rule answers (e.g. "already revoked").
 MAX_ATTEMPTS = 5
 PAGE = 500
+# No credential or endorsement comes near this; a larger body is refused before it is parsed.
+MAX_DOCUMENT_BYTES = 256 * 1024
 
 
 def utc_now() -> datetime:

@@ -10,11 +10,11 @@ from pathlib import Path
 import msgspec
 
 from registry.application import Award, Registry, Written, parse_batch_csv
+from registry.application.registry import MAX_DOCUMENT_BYTES
 from registry.domain import Issuer
+from registry.store.append_only import grant_application_role
 from registry.vc.errors import DocumentError
 from registry.vc.openbadges import parse_datetimez
-
-MAX_DOCUMENT_BYTES = 256 * 1024  # as the HTTP API: a credential is never this large
 
 
 def actor() -> str:
@@ -103,6 +103,8 @@ def run(registry: Registry, args) -> int:
     action = getattr(args, "action", None)
 
     if command == "init":
+        if args.app_role:
+            grant_application_role(registry, args.app_role)
         emit(args, f"registry ready: {registry.store_description}; keys in {registry.config.keys_dir}",
              {"store": registry.store_description, "keys": str(registry.config.keys_dir)})
     elif command == "issuer" and action == "register":

@@ -31,7 +31,10 @@ def build() -> Parser:
     def command(parent, name: str, help: str) -> Parser:
         return parent.add_parser(name, help=help, description=help, parents=[common])
 
-    command(commands, "init", "create the data directory, event store and keystore")
+    p = command(commands, "init", "create the data directory, event store and keystore")
+    p.add_argument("--app-role", metavar="ROLE",
+                   help="PostgreSQL: grant an existing role what the service needs (append and read "
+                        "events), never UPDATE/DELETE/TRUNCATE; run as the table owner")
     command(commands, "demo", "load a realistic SoftSkills4EU badge ecosystem (safe to run twice)")
 
     issuer = commands.add_parser("issuer", help="organisations").add_subparsers(
