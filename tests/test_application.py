@@ -26,7 +26,6 @@ from registry.store.append_only import enforce_append_only
 from registry.vc import did as dids
 from registry.vc import identity, openbadges, proofs, schema
 from registry.vc.errors import DocumentError, ProofError
-from registry.vc.multikey import encode_public_key
 
 ACTOR = "test"
 PUBLIC_URL = "https://badges.test"
@@ -390,6 +389,9 @@ def test_batch_is_all_or_nothing_and_names_the_row(app, acme):
     ("recipient,achievement,colour\nx,y,z\n", "unknown"),
     ("recipient,achievement\na@example.org,\n", "row 2"),
     ("recipient,achievement,valid_until\na@example.org,x,\nb@example.org,y,tomorrow\n", "row 3"),
+    # an unquoted comma must not silently shift or drop a value ("8,5" read as result "8")
+    ("recipient,achievement,result\na@example.org,x,80%\nb@example.org,y,8,5\n", "row 3: wrong number"),
+    ("recipient,achievement\na@example.org,x,surprise\n", "row 2: wrong number"),
 ])
 def test_batch_csv_errors_name_the_problem(text, error):
     with pytest.raises(DocumentError, match=error):
@@ -458,43 +460,85 @@ def test_suspend_reinstate_revoke(app, acme):
         app.revoke_credential(str(uuid4()), reason="x", actor=ACTOR)
 
 
-def test_two_concurrent_revocations_store_one_revoked_event(app, acme, store_env, tmp_path):
-    credential = issue(app, LEARNER_DID, define(app, "Teamwork")).id
-    other = new_registry(store_env, tmp_path)  # a second process on the same store
+def race(first: tuple[Registry, object], second: tuple[Registry, object]) -> dict[str, object]:
+    """Run two commands in two threads on two Registry instances (two processes on one store);
+    neither saves before both have loaded what they need. Returns each command's result or error."""
     both_loaded = threading.Barrier(2, timeout=20)
+    outcomes: dict[str, object] = {}
 
-    def hold_first_save_until_both_loaded(registry: Registry) -> None:
-        commit, first = registry.commit, [True]
+    def run(name: str, registry: Registry, command) -> None:
+        commit, waiting = registry.commit, [True]
 
         def gated(*aggregates):
-            if first[0]:
-                first[0] = False
+            if waiting[0]:  # the first attempt only: a retry after a conflict goes straight on
+                waiting[0] = False
                 both_loaded.wait()
             return commit(*aggregates)
 
         registry.commit = gated
-
-    outcomes: dict[str, object] = {}
-
-    def revoke(name: str, registry: Registry) -> None:
-        hold_first_save_until_both_loaded(registry)
         try:
-            outcomes[name] = registry.revoke_credential(credential, reason=f"revoked by {name}", actor=name)
+            outcomes[name] = command(registry)
         except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
             outcomes[name] = exc
+        finally:
+            del registry.commit
 
-    threads = [threading.Thread(target=revoke, args=(name, registry))
-               for name, registry in (("first", app), ("second", other))]
+    threads = [threading.Thread(target=run, args=(name, *pair))
+               for name, pair in (("first", first), ("second", second))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    assert set(outcomes) == {"first", "second"}, "a racing command did not finish"
+    return outcomes
+
+
+def split(outcomes: dict[str, object]) -> tuple[list[str], list[Exception]]:
     winners = [name for name, outcome in outcomes.items() if isinstance(outcome, Written)]
     losers = [outcome for outcome in outcomes.values() if not isinstance(outcome, Written)]
     assert len(winners) == 1 and len(losers) == 1, outcomes
-    assert isinstance(losers[0], InvalidTransition) and "already revoked" in str(losers[0])
+    return winners, losers
+
+
+def test_two_concurrent_revocations_store_one_revoked_event(app, acme, store_env, tmp_path):
+    credential = issue(app, LEARNER_DID, define(app, "Teamwork")).id
+    other = new_registry(store_env, tmp_path)  # a second process on the same store
+
+    def revoke(by: str):
+        return lambda registry: registry.revoke_credential(credential, reason=f"revoked by {by}", actor=by)
+
+    [winner], [loser] = split(race((app, revoke("first")), (other, revoke("second"))))
+    assert isinstance(loser, InvalidTransition) and "already revoked" in str(loser)
     assert topics(app, credential).count("Revoked") == 1
-    assert app.credential(credential).reason == f"revoked by {winners[0]}"
+    assert app.credential(credential).reason == f"revoked by {winner}"
+
+
+def test_two_organisations_racing_for_one_did_end_with_one_owner(app, store_env, tmp_path):
+    partner = DidKeyPartner()
+    other = new_registry(store_env, tmp_path)
+
+    def register(slug: str):
+        return lambda registry: registry.register_issuer(slug=slug, name=slug, did=partner.did, actor=slug)
+
+    [winner], [loser] = split(race((app, register("first-org")), (other, register("second-org"))))
+    assert isinstance(loser, AlreadyExists) and partner.did in str(loser)
+    assert app.issuer_by_did(partner.did).slug == f"{winner}-org"
+    assert [i.slug for i in app.list_issuers()] == [f"{winner}-org"]
+    assert topics(app).count("Registered") == 1
+
+
+def test_a_replayed_endorsement_racing_itself_is_stored_once(app, acme, store_env, tmp_path):
+    partner = DidKeyPartner()
+    app.register_issuer(slug="partner", name=partner.name, did=partner.did, actor=ACTOR)
+    text = partner.endorsement(app, app.issuer(acme).did)
+    other = new_registry(store_env, tmp_path)
+
+    def submit(registry):
+        return registry.submit_endorsement(text, actor="partner")
+
+    _, [loser] = split(race((app, submit), (other, submit)))
+    assert isinstance(loser, DomainError) and "already submitted" in str(loser)
+    assert topics(app).count("Endorsed") == 1
 
 
 def test_endless_conflicts_end_in_a_conflict_error_and_store_nothing(app, acme):

@@ -182,6 +182,34 @@ def test_usage_errors_are_one_line_and_exit_2(argv, capsys):
     assert len(captured.err.splitlines()) == 1 and captured.err.startswith("registry")
 
 
+def test_passphrase_keystore_from_the_environment(cli, monkeypatch):
+    monkeypatch.setenv("REGISTRY_KEYSTORE_PASSPHRASE", "right passphrase")
+    cli.ok("issuer", "register", "--slug", "acme", "--name", "Acme")
+    monkeypatch.setenv("REGISTRY_KEYSTORE_PASSPHRASE", "wrong passphrase")
+    result = cli("keys", "rotate", "acme")
+    assert result.code == 2 and result.err.startswith("registry: wrong passphrase")
+    assert len(result.err.splitlines()) == 1
+    monkeypatch.delenv("REGISTRY_KEYSTORE_PASSPHRASE")
+    result = cli("keys", "rotate", "acme")
+    assert result.code == 2 and "REGISTRY_KEYSTORE_PASSPHRASE" in result.err
+    monkeypatch.setenv("REGISTRY_KEYSTORE_PASSPHRASE", "right passphrase")
+    cli.ok("keys", "rotate", "acme")
+    assert [k["state"] for k in cli.ok("issuer", "show", "acme", "--json").json()["keys"]] == ["retired", "active"]
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("REGISTRY_PUBLIC_URL", "ftp://badges.test"),
+    ("REGISTRY_PUBLIC_URL", "https://badges.test/some/path"),
+    ("REGISTRY_DATABASE_URL", "mysql://user:hunter2@db.example/registry"),
+])
+def test_bad_environment_is_one_line_and_exit_2(cli, monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    result = cli("issuer", "list")
+    assert result.code == 2 and result.out == ""
+    assert len(result.err.splitlines()) == 1 and result.err.startswith("registry: ")
+    assert "hunter2" not in result.err
+
+
 # --- init and demo ---------------------------------------------------------------------------------
 
 

@@ -204,10 +204,12 @@ def parse_batch_csv(text: str) -> list[Award]:
             f"missing {sorted(missing)}, unknown {sorted(unknown)}"
         )
     awards = []
-    for row_number, row in enumerate(reader, start=2):
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-        if None in row or any(v is None for v in row.values()):
-            raise DocumentError(f"row {row_number}: wrong number of columns")
+    for row_number, raw in enumerate(reader, start=2):
+        # DictReader files surplus values under the key None and fills missing ones with None:
+        # either means the row does not match the header (an unquoted comma in a result, say).
+        if None in raw or any(v is None for v in raw.values()):
+            raise DocumentError(f"row {row_number}: wrong number of columns ({len(header)} expected, as in the header)")
+        row = {k.strip(): v.strip() for k, v in raw.items()}
         if not row["recipient"] or not row["achievement"]:
             raise DocumentError(f"row {row_number}: recipient and achievement are required")
         valid_until = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from registry.application.registry import RegistryCore
 from registry.application.results import Written
@@ -19,6 +20,7 @@ class IssuerUseCases(RegistryCore):
                         did: str | None = None) -> Written:
         """A hosted issuer (no `did`): the registry makes its did:web and a key it holds.
         An external issuer brings a did:key and signs for itself."""
+        new_key = cache(self.keystore.generate)  # a retried attempt reuses the key, not a new file
 
         def use_case() -> Written:
             Issuer.check_slug(slug)
@@ -47,7 +49,7 @@ class IssuerUseCases(RegistryCore):
             issuer = Issuer.register(slug=slug, name=name, did=own_did, hosted=did is None,
                                      actor=actor, url=url, email=email, description=description)
             # Generated only after every rule has passed, so a refused registration leaves no key.
-            issuer.add_key(public_key_multibase=public_key or self.keystore.generate(), actor=actor)
+            issuer.add_key(public_key_multibase=public_key or new_key(), actor=actor)
             claim = DidClaim.claim(did=own_did, slug=slug)
             return Written(id=slug, position=self.commit(issuer, claim))
 
@@ -55,11 +57,12 @@ class IssuerUseCases(RegistryCore):
 
     def rotate_key(self, slug: str, *, actor: str) -> Written:
         """Retire the active key, activate a new one; credentials signed before stay valid."""
+        new_key = cache(self.keystore.generate)
 
         def use_case() -> Written:
             issuer = self.issuer(slug)
             issuer.require_rotatable()  # before a key is generated for nothing
-            key = issuer.rotate_key(public_key_multibase=self.keystore.generate(), actor=actor)
+            key = issuer.rotate_key(public_key_multibase=new_key(), actor=actor)
             return Written(id=key.verification_method, position=self.commit(issuer))
 
         return self.attempt(use_case)
@@ -68,6 +71,7 @@ class IssuerUseCases(RegistryCore):
                               actor: str) -> Written:
         """Distrust a key from `since` on. A hosted issuer gets a fresh active key at once when the
         compromised key was its active one, so it can keep issuing."""
+        new_key = cache(self.keystore.generate)
 
         def use_case() -> Written:
             issuer = self.issuer(slug)
@@ -75,7 +79,7 @@ class IssuerUseCases(RegistryCore):
             was_active = issuer.active_key is not None and issuer.active_key.verification_method == vm
             issuer.report_compromise(verification_method=vm, since=since, actor=actor)
             if was_active and issuer.hosted and issuer.is_active:
-                issuer.add_key(public_key_multibase=self.keystore.generate(), actor=actor)
+                issuer.add_key(public_key_multibase=new_key(), actor=actor)
             return Written(id=vm, position=self.commit(issuer))
 
         return self.attempt(use_case)
