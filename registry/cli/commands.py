@@ -98,6 +98,9 @@ def definition(args, current: dict | None = None) -> dict:
 
 
 def run(registry: Registry, args) -> int:
+    handler = getattr(args, "handler", None)
+    if handler is not None:  # a command group from registry.cli.parser.EXTENSIONS
+        return handler(registry, args)
     who = actor()
     command = args.command
     action = getattr(args, "action", None)

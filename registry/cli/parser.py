@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+
+# Command groups that live in their own modules: each has add_commands(subparsers, command) and
+# sets `handler=fn(registry, args) -> int` on its parsers with set_defaults.
+EXTENSIONS: tuple[str, ...] = ()
 
 EPILOG = (
     "Exit status: 0 success, 1 the answer is 'invalid' (verify), 2 bad input or usage. "
@@ -115,4 +120,6 @@ def build() -> Parser:
     p.add_argument("files", nargs="+")
     p = command(commands, "export", "every stored event as JSON lines, in order")
     p.add_argument("--out")
+    for name in EXTENSIONS:
+        importlib.import_module(name).add_commands(commands, command)
     return root
