@@ -578,7 +578,7 @@ def test_export_is_json_lines_in_order(acme):
     assert positions == sorted(set(positions)) and positions[-1] == cli.position() == len(events)
     assert {"position", "originator_id", "originator_version", "topic", "state"} <= set(events[0])
     assert [e["topic"].rsplit(".", 1)[-1] for e in events] == [
-        "Registered", "KeyAdded", "Claimed", "Defined", "Issued", "Enrolled", "Awarded"]
+        "Registered", "KeyAdded", "Claimed", "Defined", "Issued", "Allocated", "Enrolled", "Awarded"]
     out = cli.dir / "events.jsonl"
     assert cli.ok("export", "--out", out).out == ""
     assert out.read_text().splitlines() == lines

@@ -6,7 +6,10 @@ from registry.application.credentials import Award, CredentialUseCases, parse_ba
 from registry.application.endorsements import EndorsementUseCases
 from registry.application.export import ExportUseCases
 from registry.application.issuers import IssuerUseCases
+from registry.application.reading import ReadingUseCases
 from registry.application.results import BatchWritten, ConflictError, Written
+from registry.application.status_lists import StatusListUseCases
+from registry.application.trust import TrustUseCases
 from registry.application.verifying import VerificationUseCases
 
 
@@ -14,9 +17,12 @@ class Registry(
     IssuerUseCases,
     AchievementUseCases,
     CredentialUseCases,
+    StatusListUseCases,
     EndorsementUseCases,
     VerificationUseCases,
     ExportUseCases,
+    TrustUseCases,
+    ReadingUseCases,
 ):
     """Every use case of the registry over one event store."""
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from registry.application.registry import RegistryCore, document_text, xsd_datetime
+from registry.application.registry import document_text, xsd_datetime
 from registry.application.results import BatchWritten, Written
+from registry.application.status_lists import PendingSlots, StatusListUseCases
 from registry.domain import (
     Achievement,
     Credential,
@@ -49,6 +50,7 @@ class _Batch:
         self.achievements: dict[str, Achievement] = {}
         self.recipients: dict[str, Recipient] = {}
         self.credentials: dict[UUID, Credential] = {}
+        self.status_slots = PendingSlots()
 
     def achievement(self, ref: str) -> Achievement:
         if ref not in self.achievements:
@@ -73,12 +75,12 @@ class _Batch:
         return self.credentials[uuid]
 
 
-class CredentialUseCases(RegistryCore):
+class CredentialUseCases(StatusListUseCases):
     def issue_credential(self, award: Award, *, actor: str, as_issuer: str | None = None) -> Written:
         def use_case() -> Written:
             batch = _Batch(self)
             credential, document = self._award(batch, award, actor, as_issuer)
-            position = self.commit(credential, *batch.recipients.values())
+            position = self.commit(credential, *batch.status_slots.slots, *batch.recipients.values())
             return Written(id=str(credential.id), position=position, document=document)
 
         return self.attempt(use_case)
@@ -98,7 +100,8 @@ class CredentialUseCases(RegistryCore):
                     made.append(self._award(batch, award, actor, as_issuer))
                 except (DomainError, DocumentError) as exc:
                     raise type(exc)(f"row {row}: {exc}") from None
-            position = self.commit(*(c for c, _ in made), *batch.recipients.values())
+            position = self.commit(*(c for c, _ in made), *batch.status_slots.slots,
+                                   *batch.recipients.values())
             return BatchWritten(ids=[str(c.id) for c, _ in made], position=position,
                                 documents=[d for _, d in made])
 
@@ -158,12 +161,14 @@ class CredentialUseCases(RegistryCore):
             result=[openbadges.result(value=award.result)] if award.result else None,
             evidence=[openbadges.evidence(evidence_id=award.evidence)] if award.evidence else None,
         )
+        status = document["credentialStatus"] = self.allocate_status(issuer, credential_id, batch.status_slots)
         signer = self.keystore.signer(key.public_key_multibase, key.verification_method)
         signed = proofs.sign(document, signer, created=xsd_datetime(now))
         credential = Credential.issue(
             id=credential_id, issuer=issuer, achievement=achievement, recipient=stored,
             document=document_text(signed), verification_method=key.verification_method,
             valid_from=now.replace(microsecond=0), valid_until=award.valid_until, actor=actor,
+            status_list=status["statusListCredential"], status_list_index=int(status["statusListIndex"]),
         )
         recipient.award(credential_id=credential_id, achievement_id=achievement.id)
         batch.credentials[credential_id] = credential

@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     from registry.bootstrap import open_registry
     from registry.domain import DomainError
     from registry.keystore import KeystoreError
+    from registry.projections.store import ReadStoreError
     from registry.store.settings import StoreSettingsError
     from registry.vc.errors import DocumentError
 
@@ -29,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo(open_registry(), as_json=args.json)
         from registry.cli.commands import run
         return run(open_registry(), args)
-    except (DomainError, DocumentError, ConflictError, KeystoreError, StoreSettingsError, ValueError) as exc:
+    except (DomainError, DocumentError, ConflictError, KeystoreError, StoreSettingsError,
+            ReadStoreError, ValueError) as exc:
         print(f"registry: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

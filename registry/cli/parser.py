@@ -7,7 +7,13 @@ import importlib
 
 # Command groups that live in their own modules: each has add_commands(subparsers, command) and
 # sets `handler=fn(registry, args) -> int` on its parsers with set_defaults.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = (
+    "registry.cli.projections",
+    "registry.cli.history",
+    "registry.cli.status_list",
+    "registry.cli.trust",
+    "registry.cli.serve",
+)
 
 EPILOG = (
     "Exit status: 0 success, 1 the answer is 'invalid' (verify), 2 bad input or usage. "

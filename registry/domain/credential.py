@@ -27,6 +27,17 @@ class Credential(Aggregate):
         valid_from: datetime
         valid_until: datetime | None
         actor: str
+        # The BitstringStatusListEntry in the document: its list credential's URL and its index.
+        # Version 1 events predate status lists: their credentials carry no entry.
+        status_list: str | None
+        status_list_index: int | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["status_list"] = None
+            state["status_list_index"] = None
 
     class Suspended(Aggregate.Event):
         reason: str
@@ -57,7 +68,8 @@ class Credential(Aggregate):
     @classmethod
     def issue(cls, *, id: UUID, issuer: Issuer, achievement: Achievement, recipient: str,
               document: str, verification_method: str, valid_from: datetime,
-              valid_until: datetime | None, actor: str) -> Credential:
+              valid_until: datetime | None, actor: str, status_list: str | None = None,
+              status_list_index: int | None = None) -> Credential:
         """Rules: the issuer is active and signs with its active key, the achievement is its own and
         not retired, and the validity period is not empty."""
         key = issuer.require_signing_key()
@@ -76,12 +88,14 @@ class Credential(Aggregate):
             cls.Issued, id=id, issuer_id=issuer.id, achievement_id=achievement.id,
             achievement_version=achievement.current_version, recipient=recipient,
             document=document, verification_method=verification_method, valid_from=valid_from,
-            valid_until=valid_until, actor=actor,
+            valid_until=valid_until, actor=actor, status_list=status_list,
+            status_list_index=status_list_index,
         )
 
     def __init__(self, issuer_id: UUID, achievement_id: UUID, achievement_version: int,
                  recipient: str, document: str, verification_method: str, valid_from: datetime,
-                 valid_until: datetime | None, actor: str) -> None:
+                 valid_until: datetime | None, actor: str, status_list: str | None = None,
+                 status_list_index: int | None = None) -> None:
         self.issuer_id = issuer_id
         self.achievement_id = achievement_id
         self.achievement_version = achievement_version
@@ -90,6 +104,8 @@ class Credential(Aggregate):
         self.verification_method = verification_method
         self.valid_from = valid_from
         self.valid_until = valid_until
+        self.status_list = status_list
+        self.status_list_index = status_list_index
         self.status = ACTIVE
         self.reason: str | None = None
         self.revoked_at: datetime | None = None

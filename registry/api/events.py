@@ -1,0 +1,94 @@
+"""The public event feed for auditors: every stored event in log order (no secrets: private keys
+never enter events and e-mail recipients are stored hashed), page by page, and a live stream of new
+events as Server-Sent Events, so verifiers learn of revocations without polling the registry.
+
+The stream polls the notification log (SQLite has no subscriptions) every `poll_seconds`; each
+event's SSE id is its log position, so a reconnecting client's Last-Event-ID resumes exactly. A
+stream is bounded: it ends after `stream_seconds` (the client reconnects, as EventSource does), and
+a process serves at most MAX_STREAMS at once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import anyio
+import anyio.to_thread
+import msgspec
+from litestar import Controller, Request, get
+from litestar.exceptions import HTTPException
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from registry.api.http import READ_PROBLEMS, api_of
+from registry.api.problems import BadParameter
+from registry.api.schemas import EventOut, EventPage
+from registry.application import Registry
+
+MAX_STREAMS = 100
+HEARTBEAT_SECONDS = 15.0
+STREAM_BATCH = 100
+_streams = {"open": 0}
+
+
+def read_events(registry: Registry, after: int, limit: int) -> list[EventOut]:
+    return [
+        EventOut(position=n.id, originator_id=str(n.originator_id), originator_version=n.originator_version,
+                 topic=n.topic, state=json.loads(n.state))
+        for n in registry.recorder.select_notifications(start=after + 1, limit=limit)
+    ]
+
+
+class EventController(Controller):
+    path = "/events"
+    tags = ["events"]
+
+    @get("/", sync_to_thread=True, responses=READ_PROBLEMS, summary="Stored events after a position, in log order")
+    def feed(self, request: Request,
+             after: Annotated[int, QueryParameter(ge=0, description="the last position already seen")] = 0,
+             limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100) -> EventPage:
+        registry = api_of(request.app.state).registry
+        last = registry.max_position()
+        return EventPage(events=read_events(registry, after, limit), last_position=last)
+
+    @get("/stream", responses=READ_PROBLEMS, media_type="text/event-stream",
+         summary="New events as Server-Sent Events (id = log position; Last-Event-ID resumes)")
+    async def stream(
+        self, request: Request,
+        after: Annotated[int | None, QueryParameter(ge=0, description="start after this position (default: now)")] = None,
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", required=False)] = None,
+    ) -> ServerSentEvent:
+        api = api_of(request.app.state)
+        if last_event_id is not None:
+            if not last_event_id.strip().isdigit():
+                raise BadParameter("Last-Event-ID", f"{last_event_id!r} is not an event position")
+            after = int(last_event_id)
+        if after is None:
+            after = await anyio.to_thread.run_sync(api.registry.max_position)
+        if _streams["open"] >= MAX_STREAMS:
+            raise HTTPException(status_code=503, detail=f"{MAX_STREAMS} event streams are open; retry later",
+                                headers={"Retry-After": "30"})
+        return ServerSentEvent(self._events(request, after), retry_duration=int(api.poll_seconds * 1000) or 500)
+
+    @staticmethod
+    async def _events(request: Request, after: int) -> AsyncIterator[ServerSentEventMessage]:
+        api = api_of(request.app.state)
+        _streams["open"] += 1
+        try:
+            now = anyio.current_time()
+            deadline, heartbeat = now + api.stream_seconds, now + HEARTBEAT_SECONDS
+            yield ServerSentEventMessage(comment=f"events after position {after}", data=None)
+            while anyio.current_time() < deadline:
+                batch = await anyio.to_thread.run_sync(read_events, api.registry, after, STREAM_BATCH)
+                for event in batch:
+                    yield ServerSentEventMessage(id=event.position, data=msgspec.json.encode(event).decode())
+                    after = event.position
+                if len(batch) == STREAM_BATCH:
+                    continue
+                if anyio.current_time() >= heartbeat:  # keeps proxies from closing an idle stream
+                    heartbeat = anyio.current_time() + HEARTBEAT_SECONDS
+                    yield ServerSentEventMessage(comment="idle", data=None)
+                await anyio.sleep(api.poll_seconds)
+        finally:
+            _streams["open"] -= 1

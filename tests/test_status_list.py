@@ -1,0 +1,373 @@
+"""W3C Bitstring Status List: the codec (against Digital Bazaar's JavaScript reference), the entry
+every issued credential carries, unique random indexes (also under concurrent issuance), the signed
+list credential regenerated from the revoked set, and `check_entry` against given lists."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from registry.application import Award, Config, Registry
+from registry.application.registry import xsd_datetime
+from registry.cli import main
+from registry.domain import Credential, NotFound
+from registry.domain.status_list import LIST_SIZE, StatusListSlot, status_slot_id
+from registry.keystore import Keystore
+from registry.store.append_only import enforce_append_only
+from registry.vc import jsonld, proofs, schema
+from registry.vc import status_list as sl
+from registry.vc.multikey import decode_public_key
+
+ACTOR = "test"
+PUBLIC_URL = "https://badges.test"
+LEARNER_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+
+
+# --- the codec -------------------------------------------------------------------------------------
+
+def lcg(n: int, seed: int) -> list[int]:
+    """Pseudo-random indexes, computed identically by the JavaScript (BigInt) script below."""
+    x, out = seed, []
+    for _ in range(n):
+        x = (x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+        out.append(x >> 47)
+    return out
+
+
+# encodedList values printed by @digitalbazaar/vc-bitstring-status-list 2.0.1 (bitstring 3.1.0,
+# pako 2) under Node 20: `const l = await createList({length}); l.setStatus(i, true) ...;
+# await l.encode()`. Long values are given by length and SHA-256.
+JS_REFERENCE = [
+    ([], 131072, "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA"),
+    ([0], 131072, "uH4sIAAAAAAAAA-3BIQEAAAACIKc73RkWoAEAAAAAAAAAAAAAAAAAAADeBuRZQ2cAQAAA"),
+    ([7, 8, 15, 16], 131072, "uH4sIAAAAAAAAA-3BMQEAAAgDINdcmxtjD5DbAQAAAAAAAAAAAAAAAAAAALoeXdM1kwBAAAA"),
+    ([131071], 131072, "uH4sIAAAAAAAAA-3BIQEAAAACIP1_2hkWIAEAAAAAAAAAAAAAAAAAAADOOhDiU9wAQAAA"),
+]
+JS_REFERENCE_DIGESTS = [
+    ([(i * 2654435761) % 131072 for i in range(1000)], 131072, 424,
+     "22093471b6d3e8f14c10765dbe4495c9221c997dbe4a63b2fcdf945cbf795e1f"),
+    ([(i * 40503 + 17) % 131072 for i in range(10000)], 131072, 404,
+     "89f115ae64b401f828849d9a47098936cac223f8a11a78d7e620b39e721c7f43"),
+    (lcg(100, 2), 131072, 492, "5af4b09b9447f1a7035160a13f20fca463b605e716c753c9990b9998b9d7c0c9"),
+    (lcg(10000, 1), 131072, 10456, "8a33120384a561bd08f0947c77e1fdd1e714c9da17e94f0aa9a8e332b1ec3ec7"),
+    ([i * 2 for i in lcg(5000, 3)], 262144, 7660,
+     "62e1efff1feef8c680f4d12900a2d93c6e3f057c9caea1c3165ee42766dfe99d"),
+]
+
+
+@pytest.mark.parametrize("indexes, size, expected", JS_REFERENCE)
+def test_encoding_matches_the_javascript_reference_byte_for_byte(indexes, size, expected):
+    assert sl.encode(indexes, size) == expected
+    assert sl.set_indexes(sl.decode(expected)) == set(indexes)
+
+
+@pytest.mark.parametrize("indexes, size, length, digest", JS_REFERENCE_DIGESTS)
+def test_large_encodings_match_the_javascript_reference(indexes, size, length, digest):
+    encoded = sl.encode(indexes, size)
+    assert (len(encoded), hashlib.sha256(encoded.encode()).hexdigest()) == (length, digest)
+
+
+def test_bit_zero_is_the_leftmost_bit_of_the_first_byte():
+    bits = sl.bitstring([0, 9])
+    assert bits[:2] == b"\x80\x40" and not any(bits[2:])
+    assert sl.is_set(bits, 0) and sl.is_set(bits, 9) and not sl.is_set(bits, 1)
+    # The gzip member is deflate level 6, mtime 0, OS byte 3, as pako writes it.
+    member = base64.urlsafe_b64decode(sl.encode([0])[1:] + "==")
+    assert member[:10] == bytes([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3])
+    assert gzip.decompress(member) == bytes(bits[:1]) + bytes(LIST_SIZE // 8 - 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.integers(min_value=0, max_value=LIST_SIZE - 1), max_size=300))
+def test_decode_of_encode_is_the_set(indexes):
+    assert sl.set_indexes(sl.decode(sl.encode(indexes))) == indexes
+
+
+def _u(data: bytes) -> str:
+    return "u" + base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("encoded, reason", [
+    (12, "encodedList must be a string"),
+    ("zH4sIAAAAAAAAA", "multibase base64url (prefix 'u'), got prefix 'z'"),
+    ("uH4sI+AAA/AAA", "not base64url without padding"),
+    ("uH4sIAAAAAAAAA==", "not base64url without padding"),
+    ("uA", "not base64url without padding"),
+    (_u(b"not gzip at all"), "not gzip-compressed"),
+    (_u(gzip.compress(bytes(16384))[:-12]), "truncated gzip"),
+    (_u(b"\x1f\x8b" + b"\x00" * 20), "not valid gzip"),
+    (_u(gzip.compress(bytes(16383))), "has 131064 entries; at least 131072 are required"),
+    (sl.encode([], 8), "has 8 entries; at least 131072 are required"),
+])
+def test_bad_encodings_are_refused_with_the_reason(encoded, reason):
+    with pytest.raises(sl.StatusListError) as refused:
+        sl.decode(encoded)
+    assert reason in str(refused.value)
+
+
+def test_a_python_gzip_member_decodes_too():
+    # Python writes OS byte 255: a different but equally valid encoding of the same list.
+    assert sl.set_indexes(sl.decode(_u(gzip.compress(bytes(sl.bitstring([5, 77])))))) == {5, 77}
+
+
+def test_encoding_rejects_indexes_outside_the_list():
+    with pytest.raises(sl.StatusListError, match="index 131072 is outside a list of 131072 entries"):
+        sl.encode([LIST_SIZE])
+
+
+# --- the registry ----------------------------------------------------------------------------------
+
+
+def new_registry(store_env, tmp_path: Path) -> Registry:
+    registry = Registry(config=Config(public_url=PUBLIC_URL, keys_dir=tmp_path / "keys"),
+                        keystore=Keystore(tmp_path / "keys"), env=store_env)
+    enforce_append_only(registry)
+    return registry
+
+
+@pytest.fixture
+def app(store_env, tmp_path) -> Registry:
+    registry = new_registry(store_env, tmp_path)
+    registry.register_issuer(slug="acme", name="Acme Academy", actor=ACTOR)
+    return registry
+
+
+def badge(app: Registry, name: str = "Teamwork") -> str:
+    return app.define_achievement(issuer="acme", actor=ACTOR, requires=[], definition={
+        "name": name, "description": "Works well with others.", "criteria": {"narrative": "Observed."}}).id
+
+
+def issue(app: Registry, achievement: str, recipient: str = LEARNER_DID):
+    return app.issue_credential(Award(recipient, achievement), actor=ACTOR)
+
+
+def events_of(app: Registry, cls) -> list:
+    return list(app.events_of(cls))
+
+
+def test_every_issued_credential_carries_one_revocation_entry(app):
+    written = issue(app, badge(app))
+    status = written.document["credentialStatus"]
+    index = int(status["statusListIndex"])
+    url = f"{PUBLIC_URL}/status-lists/acme/1"
+    assert status == {"id": f"{url}#{index}", "type": "BitstringStatusListEntry",
+                      "statusPurpose": "revocation", "statusListIndex": str(index),
+                      "statusListCredential": url}
+    jsonld.assert_terms_defined(written.document)  # every term is signed, none dropped
+    assert schema.check(written.document).ok and not schema.check(written.document).warnings
+    assert app.verify_document(written.document).valid
+    [issued] = [e for e in events_of(app, Credential.Issued) if str(e.originator_id) == written.id]
+    assert (issued.status_list, issued.status_list_index) == (url, index)
+    [slot] = events_of(app, StatusListSlot.Allocated)
+    assert slot.originator_id == status_slot_id(app.issuer("acme").id, "revocation", 1, index)
+    assert (slot.list_number, slot.index, str(slot.credential_id)) == (1, index, written.id)
+
+
+def test_indexes_are_never_handed_out_twice_also_within_a_batch(app, monkeypatch):
+    achievement = badge(app)
+    # A draw that repeats itself: the allocator must skip taken entries, in the store and in the batch.
+    draws = iter([3, 3, 5, 3, 5, 9, 3, 5, 9, 11, 3, 5, 9, 11, 13])
+    monkeypatch.setattr("registry.application.status_lists.secrets.randbelow", lambda n: next(draws))
+    first = issue(app, achievement)
+    batch = app.issue_batch([Award(f"learner{i}@example.org", achievement) for i in range(4)], actor=ACTOR)
+    indexes = [int(d["credentialStatus"]["statusListIndex"]) for d in [first.document, *batch.documents]]
+    assert indexes == [3, 5, 9, 11, 13]
+
+
+def test_lists_roll_over_when_the_capacity_is_reached(app):
+    app.status_list_capacity = 2
+    achievement = badge(app)
+    urls = [issue(app, achievement).document["credentialStatus"]["statusListCredential"] for _ in range(3)]
+    batch = app.issue_batch([Award(f"l{i}@example.org", achievement) for i in range(3)], actor=ACTOR)
+    urls += [d["credentialStatus"]["statusListCredential"] for d in batch.documents]
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["1", "1", "2", "2", "3", "3"]
+    assert app.status_list_lists("acme") == [1, 2, 3]
+
+
+def test_concurrent_issuance_drawing_the_same_index_collides_and_retries(app, store_env, tmp_path, monkeypatch):
+    """Two processes draw the same entry; the event store refuses the second slot, the loser's use
+    case runs again and draws anew."""
+    achievement = badge(app)
+    other = new_registry(store_env, tmp_path)
+    lock = threading.Lock()
+    draws = {"first": iter([42, 43]), "second": iter([42, 43])}
+    monkeypatch.setattr("registry.application.status_lists.secrets.randbelow",
+                        lambda n: next(draws[threading.current_thread().name]))
+    both_drawn = threading.Barrier(2, timeout=20)
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, registry: Registry) -> None:
+        commit, waiting = registry.commit, [True]
+
+        def gated(*aggregates):
+            if waiting[0]:
+                waiting[0] = False
+                both_drawn.wait()
+            return commit(*aggregates)
+
+        registry.commit = gated
+        try:
+            outcomes[name] = issue(registry, achievement, f"{name}@example.org")
+        except Exception as exc:  # noqa: BLE001 - the test checks the outcome
+            with lock:
+                outcomes[name] = exc
+
+    threads = [threading.Thread(target=run, name=n, args=(n, r)) for n, r in (("first", app), ("second", other))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    indexes = sorted(int(o.document["credentialStatus"]["statusListIndex"]) for o in outcomes.values())
+    assert indexes == [42, 43]
+    assert sorted(e.index for e in events_of(app, StatusListSlot.Allocated)) == [42, 43]
+
+
+def test_the_list_decodes_to_exactly_the_revoked_set(app):
+    achievement = badge(app)
+    written = [issue(app, achievement) for _ in range(6)]
+    index = {w.id: int(w.document["credentialStatus"]["statusListIndex"]) for w in written}
+    app.revoke_credential(written[0].id, reason="fraud", actor=ACTOR)
+    app.revoke_credential(written[3].id, reason="error", actor=ACTOR)
+    app.suspend_credential(written[1].id, reason="inquiry", actor=ACTOR)  # answered by the registry, not listed
+    issuer = app.issuer("acme")
+    assert app.revoked_indexes(issuer.id, 1) == {index[written[0].id], index[written[3].id]}
+    document = app.status_list_credential("acme")
+    subject = document["credentialSubject"]
+    assert document["id"] == f"{PUBLIC_URL}/status-lists/acme/1" and document["issuer"] == issuer.did
+    assert document["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    assert subject == {"id": f"{document['id']}#list", "type": "BitstringStatusList",
+                       "encodedList": sl.encode({index[written[0].id], index[written[3].id]}),
+                       "statusPurpose": "revocation"}
+    key = issuer.active_key
+    assert proofs.verify(document, lambda vm: decode_public_key(key.public_key_multibase)
+                         if vm == key.verification_method else None).ok
+    lists = {document["id"]: document}
+    assert app.check_status(written[0].document, lists) == (
+        False, f"revocation: entry {index[written[0].id]} of {document['id']} is set")
+    ok, reason = app.check_status(written[1].document, lists)  # suspended: not in the list
+    assert ok and reason.startswith("not revoked")
+
+
+def test_the_signed_list_is_cached_until_a_revocation_changes_it(app, store_env, tmp_path):
+    written = issue(app, badge(app))
+    other = new_registry(store_env, tmp_path)  # a second process on the same store
+    first = app.status_list_credential("acme")
+    assert other.status_list_credential("acme")["credentialSubject"] == first["credentialSubject"]
+    app.clock = lambda: datetime(2031, 1, 1, tzinfo=timezone.utc)
+    assert app.status_list_credential("acme") == first  # same proof: not re-signed
+    other.revoke_credential(written.id, reason="fraud", actor=ACTOR)
+    second = app.status_list_credential("acme")  # the revocation is read from the log
+    assert second["validFrom"] == "2031-01-01T00:00:00Z" and second["proof"] != first["proof"]
+    assert app.revoked_indexes(app.issuer("acme").id, 1) == {
+        int(written.document["credentialStatus"]["statusListIndex"])}
+
+
+def test_an_unknown_list_is_refused(app):
+    with pytest.raises(NotFound, match="issuer acme has no status list 2"):
+        app.status_list_credential("acme", 2)
+
+
+def test_version_1_issued_events_still_decode(app):
+    written = issue(app, badge(app))
+    [notification] = [n for n in app.recorder.select_notifications(start=1, limit=100)
+                      if n.topic.endswith("Credential.Issued")]
+    state = json.loads(notification.state)
+    for newer in ("status_list", "status_list_index", "class_version"):
+        del state[newer]
+    old = type(notification)(id=notification.id, originator_id=notification.originator_id,
+                             originator_version=1, topic=notification.topic,
+                             state=json.dumps(state).encode())
+    event = app.mapper.to_domain_event(old)
+    assert (event.status_list, event.status_list_index) == (None, None)
+    assert str(event.originator_id) == written.id
+
+
+# --- check_entry against given lists -----------------------------------------------------------------
+
+
+@pytest.fixture
+def revoked(app):
+    written = issue(app, badge(app))
+    app.revoke_credential(written.id, reason="fraud", actor=ACTOR)
+    return app, written.document, app.status_list_credential("acme")
+
+
+def _signed_list(app: Registry, encoded: str, **changes) -> dict:
+    issuer = app.issuer("acme")
+    key = issuer.active_key
+    document = sl.status_list_credential(f"{PUBLIC_URL}/status-lists/acme/1", issuer.did, encoded,
+                                         valid_from=xsd_datetime(app.clock()))
+    document.update(changes)
+    return proofs.sign(document, app.keystore.signer(key.public_key_multibase, key.verification_method))
+
+
+def test_check_entry_reasons(revoked):
+    app, credential, document = revoked
+    url = document["id"]
+    index = credential["credentialStatus"]["statusListIndex"]
+    tampered = json.loads(json.dumps(document))
+    tampered["credentialSubject"]["encodedList"] = sl.encode([])
+    cases = [
+        ({}, f"status list {url} was not given"),
+        ({url: tampered}, f"the proof of {url} does not verify"),
+        ({url: _signed_list(app, sl.encode([], 65536))}, "has 65536 entries; at least 131072 are required"),
+        ({url: _signed_list(app, "zNotBase64url")}, "(prefix 'u'), got prefix 'z'"),
+        ({url: _signed_list(app, sl.encode([]), issuer="did:web:elsewhere.example")},
+         "is issued by 'did:web:elsewhere.example'"),
+        ({url: {**document, "type": ["VerifiableCredential"]}}, "is not a BitstringStatusListCredential"),
+        ({url: {**document, "id": "https://other.example/list"}}, "is not " + url),
+    ]
+    for lists, reason in cases:
+        ok, said = app.check_status(credential, lists)
+        assert not ok and reason in said, (reason, said)
+    assert app.check_status(credential, {url: _signed_list(app, sl.encode([]))}) == (
+        True, f"not revoked: entry {index} of {url} is clear")
+    assert app.check_status(credential, {url: document})[0] is False
+    without = {k: v for k, v in credential.items() if k != "credentialStatus"}
+    assert app.check_status(without, {}) == (True, "the credential has no credentialStatus")
+    two = {**credential, "credentialStatus": [credential["credentialStatus"]] * 2}
+    assert "exactly one BitstringStatusListEntry" in app.check_status(two, {url: document})[1]
+
+
+# --- the command line --------------------------------------------------------------------------------
+
+
+def test_cli_prints_the_signed_list_and_verify_takes_lists(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name, value in {"REGISTRY_HOME": tmp_path / "data", "REGISTRY_KEYS": tmp_path / "keys",
+                        "REGISTRY_KEYSTORE_PASSPHRASE": "secret", "REGISTRY_PUBLIC_URL": PUBLIC_URL}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
+
+    def run(*argv) -> tuple[int, str, str]:
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    assert run("issuer", "register", "--slug", "acme", "--name", "Acme")[0] == 0
+    achievement = run("achievement", "define", "--issuer", "acme", "--name", "Teamwork",
+                      "--description", "d", "--criteria", "c")[1].strip()
+    credential = run("issue", "--achievement", achievement, "--recipient", LEARNER_DID,
+                     "--out", tmp_path / "c.json")[1].strip()
+    run("revoke", credential, "--reason", "fraud")
+    code, out, _ = run("status-list", "acme", "--out", tmp_path / "list.json")
+    document = json.loads(out)
+    assert code == 0 and document["type"][1] == "BitstringStatusListCredential"
+    assert json.loads((tmp_path / "list.json").read_text()) == document
+    # Each command is a new process: the signed-list cache lives in the process, so compare the list.
+    again = json.loads(run("status-list", "acme", "--json")[1])
+    assert again["credentialSubject"] == document["credentialSubject"]
+    assert len(sl.set_indexes(sl.decode(document["credentialSubject"]["encodedList"]))) == 1
+    code, out, err = run("status-list", "acme", "--list", "2")
+    assert (code, out, err) == (2, "", "registry: issuer acme has no status list 2\n")
+    code, out, _ = run("verify", tmp_path / "c.json", "--status-list", tmp_path / "list.json")
+    assert code == 1 and "revoked" in out
