@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
+    args.json = getattr(args, "json", False)
     # Imported after parsing so that --help stays fast and works without a store.
     from registry.application import ConflictError
     from registry.bootstrap import open_registry

@@ -11,8 +11,9 @@ import msgspec
 
 from registry.application import Award, Registry, Written, parse_batch_csv
 from registry.application.registry import MAX_DOCUMENT_BYTES
+from registry.cli.status_list import load_status_lists
 from registry.domain import Issuer
-from registry.store.append_only import grant_application_role
+from registry.store.append_only import grant_application_role, grant_tables
 from registry.vc.errors import DocumentError
 from registry.vc.openbadges import parse_datetimez
 
@@ -22,6 +23,20 @@ def actor() -> str:
         return f"cli:{getpass.getuser()}"
     except Exception:  # no login name in a container: still say it came from the CLI
         return "cli"
+
+
+def read_side_tables(registry: Registry) -> dict[str, str]:
+    """Every table besides the events: read models and the API's keys and idempotency records."""
+    from registry.api.access import ApiKeys
+    from registry.api.idempotency import IdempotencyRecords
+    from registry.api.sql import Sql
+    from registry.projections.read_model import PROJECTIONS
+
+    sql = Sql(registry)
+    names = ["projection_positions", ApiKeys(sql).name, IdempotencyRecords(sql).name]
+    for projection in PROJECTIONS:
+        names += projection.tables
+    return {name.split(".")[-1].strip('"'): "SELECT, INSERT, UPDATE, DELETE" for name in names}
 
 
 def emit(args, text: str, data: object) -> None:
@@ -106,8 +121,10 @@ def run(registry: Registry, args) -> int:
     action = getattr(args, "action", None)
 
     if command == "init":
+        registry.read_model.fresh()  # creates the read-model tables and catches them up
         if args.app_role:
             grant_application_role(registry, args.app_role)
+            grant_tables(registry, args.app_role, read_side_tables(registry))
         emit(args, f"registry ready: {registry.store_description}; keys in {registry.config.keys_dir}",
              {"store": registry.store_description, "keys": str(registry.config.keys_dir)})
     elif command == "issuer" and action == "register":
@@ -206,10 +223,11 @@ def issue(registry: Registry, args, who: str) -> int:
 
 
 def verify(registry: Registry, args) -> int:
+    lists = load_status_lists(getattr(args, "status_list", None) or [])
     all_valid = True
     for path in args.files:
         try:
-            report = registry.verify_document(read_json(path))
+            report = registry.verify_document(read_json(path), lists)
             valid, checks = report.valid, report.checks
             data = {"file": path, **msgspec.to_builtins(report)}
             failed = [f"{c.name}: {c.reason}" for c in checks if c.outcome == "fail"]

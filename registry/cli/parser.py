@@ -34,7 +34,9 @@ class UsageError(Exception):
 
 def build() -> Parser:
     common = Parser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print JSON on stdout")
+    # SUPPRESS: a subcommand's unset --json must not undo `registry --json <command>`.
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print JSON on stdout")
     root = Parser(prog="registry", description="Open Badges 3.0 endorsement and trust registry.",
                   epilog=EPILOG, parents=[common])
     commands = root.add_subparsers(dest="command", required=True, parser_class=Parser)

@@ -203,11 +203,26 @@ def grant_application_role(app: Application, role: str) -> None:
                     table=Identifier(other), **ident))
 
 
+def grant_tables(app: Application, role: str, tables: dict[str, str]) -> None:
+    """Grant `role` rights on further tables of the same schema (read models, API bookkeeping):
+    {table: "SELECT, INSERT, UPDATE, DELETE"}. These tables are derived or operational, so the
+    application may rewrite them; the events table alone is append-only."""
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        raise AppendOnlyError("grant_tables is for PostgreSQL")
+    schema = recorder.datastore.schema
+    with recorder.datastore.transaction(commit=True) as curs:
+        for table, rights in tables.items():
+            curs.execute(SQL("GRANT " + rights + " ON {schema}.{table} TO {role}").format(
+                schema=Identifier(schema), table=Identifier(table), role=Identifier(role)))
+
+
 __all__ = [
     "REFUSAL",
     "AppendOnlyError",
     "AppendOnlyPostgresRecorder",
     "enforce_append_only",
     "grant_application_role",
+    "grant_tables",
     "lock_function_name",
 ]

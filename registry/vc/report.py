@@ -19,6 +19,7 @@ class Check(msgspec.Struct, frozen=True):
     name: str
     outcome: Outcome
     reason: str
+    details: list[dict] | None = None  # structured facts behind the reason (endorsements, hops)
 
 
 class VerificationReport(msgspec.Struct, frozen=True):

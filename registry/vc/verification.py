@@ -39,10 +39,12 @@ def verify(
     issuer: IssuerKnowledge | None,
     logged_at: datetime | None = None,
     registry_status: str | None = None,
+    list_status: tuple[bool, str] | None = None,
 ) -> VerificationReport:
     """The verification report of `document` at `now`. `issuer` is the registry's knowledge of the
     credential's issuer (None when not registered), `logged_at` when the registry logged this
-    credential, `registry_status` its status in the registry ("active", "revoked", "suspended")."""
+    credential, `registry_status` its status in the registry ("active", "revoked", "suspended"),
+    `list_status` the answer of its Bitstring Status List entry (ok, reason) when one was checked."""
     _require_aware(now, "now")
     if logged_at is not None:
         _require_aware(logged_at, "logged_at")
@@ -65,7 +67,7 @@ def verify(
         _key_history(issuer, vm, signing),
         _valid_from(document.get("validFrom"), now),
         _valid_until(document.get("validUntil"), now),
-        _status(registry_status),
+        _status(registry_status, list_status),
     ]
     valid = not any(check.outcome == "fail" for check in checks)
     return VerificationReport(valid, credential_id, issuer_id, checks)
@@ -277,7 +279,10 @@ def _valid_until(value: object, now: datetime) -> Check:
     return Check("valid-until", "pass", f"valid until {value}")
 
 
-def _status(registry_status: str | None) -> Check:
+def _status(registry_status: str | None, list_status: tuple[bool, str] | None = None) -> Check:
+    if registry_status is None and list_status is not None:
+        ok, reason = list_status
+        return Check("status", "pass" if ok else "fail", reason)
     if registry_status is None:
         return Check("status", "skip", "status not known here")
     if registry_status == "active":
