@@ -123,9 +123,10 @@ class StatusListUseCases(RegistryCore):
         reads = read_model(self)
         reads.fresh()
         rows = reads.store.query(
+            # The list URL names the issuer: no issuer_id condition, so the partial index covers it.
             "SELECT status_list_index FROM credential_status"
-            " WHERE issuer_id = ? AND status_list = ? AND status = 'revoked'",
-            (str(issuer_id), url),
+            " WHERE status_list = ? AND status = 'revoked'",
+            (url,),
         )
         return {index for (index,) in rows}
 
