@@ -24,7 +24,7 @@ DDL = (
     # Regenerating a list reads only its revoked entries: a covering partial index answers that
     # from the index alone (measured: 4 ms instead of 34-49 ms for 10,000 revoked of 29,000).
     "CREATE INDEX IF NOT EXISTS credential_status_revoked"
-    " ON credential_status (status_list, status_list_index) WHERE status = 'revoked'",
+    " ON credential_status (status_list, status, status_list_index) WHERE status = 'revoked'",
     "CREATE TABLE IF NOT EXISTS credential_status_changes ("
     " credential_id TEXT NOT NULL, position BIGINT NOT NULL, at TEXT NOT NULL,"
     " status TEXT NOT NULL, reason TEXT NULL, PRIMARY KEY (credential_id, position))",
