@@ -21,6 +21,7 @@ from registry.api.http import Api
 from registry.api.idempotency import IdempotencyRecords
 from registry.api.issuers import IssuerController
 from registry.api.limits import RateLimiter
+from registry.api.pages import pages_router, template_config
 from registry.api.problems import HANDLERS
 from registry.api.reading import read_side
 from registry.api.sql import Sql
@@ -42,7 +43,8 @@ def create_app(registry: Registry, *, rate_per_minute: int = DEFAULT_RATE_PER_MI
               stream_seconds=stream_seconds, poll_seconds=poll_seconds)
     return Litestar(
         route_handlers=[IssuerController, AchievementController, CredentialController,
-                        EndorsementController, EventController, verify, *read_side(registry)],
+                        EndorsementController, EventController, verify, *read_side(registry), pages_router()],
+        template_config=template_config(),
         state=State({"api": api}),
         exception_handlers=HANDLERS,
         request_max_body_size=MAX_DOCUMENT_BYTES,

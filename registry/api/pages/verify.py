@@ -1,0 +1,67 @@
+"""The verify page: a form (paste the JSON or upload the file; plain HTML, no JavaScript) and the
+verification report the registry's own use case gives, shown as a person reads it."""
+
+from __future__ import annotations
+
+import json
+
+import anyio.to_thread
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.response import Template
+
+from registry.api.pages.controllers import registry_of
+from registry.api.pages.i18n import Translator
+from registry.api.pages.rendering import PREFIX, language_of, page
+from registry.application.registry import MAX_DOCUMENT_BYTES
+
+
+@get(f"{PREFIX}/verify", sync_to_thread=False, include_in_schema=False)
+def verify_form(request: Request) -> Template:
+    return page(request, "verify.html", current="verify", report=None, problem=None, pasted="")
+
+
+@post(f"{PREFIX}/verify", status_code=200, include_in_schema=False)
+async def verify_submitted(request: Request) -> Template:
+    translate = Translator(language_of(request))
+    form = await request.form()
+    pasted = form.get("document")
+    pasted = pasted if isinstance(pasted, str) else ""
+    upload = form.get("file")
+    text, problem = pasted, None
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read(MAX_DOCUMENT_BYTES + 1)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            problem = translate("verify_not_utf8")
+    document = None
+    if problem is None:
+        document, problem = parse(text, translate)
+    if problem is not None:
+        return page(request, "verify.html", status=400, current="verify", report=None,
+                    problem=problem, pasted=pasted)
+    registry = registry_of(request)
+    report = await anyio.to_thread.run_sync(registry.verify_document, document)
+    issuer = await anyio.to_thread.run_sync(issuer_slug, registry, report.issuer_id)
+    return page(request, "verify.html", current="verify", report=report, problem=None,
+                pasted=pasted, issuer_slug=issuer)
+
+
+def parse(text: str, translate: Translator) -> tuple[object, str | None]:
+    if not text.strip():
+        return None, translate("verify_empty")
+    if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+        return None, translate("verify_too_large", limit=MAX_DOCUMENT_BYTES // 1024)
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, translate("verify_not_json", error=f"{exc.msg} (line {exc.lineno}, column {exc.colno})")
+
+
+def issuer_slug(registry, did: str | None) -> str | None:
+    """The organisation a report's issuer DID belongs to, for a link to its page."""
+    if not isinstance(did, str) or not did.startswith("did:"):
+        return None
+    found = registry.issuer_by_did(did)
+    return None if found is None else found.slug

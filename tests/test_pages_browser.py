@@ -1,0 +1,289 @@
+"""The public pages in a real browser: Debian's headless Chromium, driven by Selenium through
+Debian's chromedriver, against `registry serve` running over an SQLite store loaded with the demo.
+Each test does what a person would (follows links, switches language, submits the verify form with
+a file or pasted text, filters the log) and checks the text the browser shows. A screenshot of
+each page is saved under test-artifacts/screenshots/.
+
+Without chromium/chromedriver the tests skip, except under CI=true, where they fail."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from registry.bootstrap import open_registry
+from registry.demo import build
+from registry.domain import Credential
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--window-size=1280,1000")
+SERVER_START_SECONDS = 30
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: browser tests must not be skipped)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    valid_credential: str  # JSON text, exactly as the registry issued it
+    consortium_excellent_id: str  # an achievement with levels
+    super_badge_id: str
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    home = Path(tempfile.mkdtemp(prefix="registry-pages-"))
+    port = free_port()
+    env = {**os.environ, "REGISTRY_HOME": str(home / "data"), "REGISTRY_KEYS": str(home / "keys"),
+           "REGISTRY_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    env.pop("REGISTRY_DATABASE_URL", None)
+    env.pop("REGISTRY_KEYSTORE_PASSPHRASE", None)
+    registry = open_registry(env)
+    build(registry)
+    issued = [registry.credential(e.originator_id) for e in registry.events_of(Credential.Issued)]
+    valid = next(c for c in reversed(issued) if c.status == "active")  # signed after the key rotation
+    achievements = {a.name: str(a.id) for a in registry.list_achievements("softskills4eu")}
+    registry.close()
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--port", str(port),
+                               "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            try:
+                if httpx.get(f"{url}/pages", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"registry serve did not answer: {(home / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield Site(url, valid.document, achievements["Co-operative skills: Excellent"],
+                   achievements["SoftSkills4EU Super Badge"])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        _unavailable(f"no Debian chromium/chromedriver ({CHROMIUM}, {CHROMEDRIVER}); "
+                     "apt-get install chromium chromium-driver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("selenium is not installed (pip install selenium)")
+    profile = tempfile.mkdtemp(prefix="registry-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM  # never let Selenium Manager fetch a browser
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+# --- what a person does and sees ---------------------------------------------------------------------
+
+
+def by_css(driver, selector: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def one(driver, selector: str):
+    found = by_css(driver, selector)
+    assert len(found) == 1, f"{len(found)} elements match {selector!r} on {driver.current_url}"
+    return found[0]
+
+
+def screenshot(driver, name: str) -> Path:
+    """The whole page: the window grows to the document's height first."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(max(height, 800), 6000))
+    path = SCREENSHOTS / f"{name}.png"
+    assert driver.save_screenshot(str(path)), f"no screenshot saved at {path}"
+    driver.set_window_size(1280, 1000)
+    return path
+
+
+def navigate_by(driver, element) -> None:
+    """Click a link or submit button and wait for the next page: the old one goes stale."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = one(driver, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def click_link(driver, text: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    navigate_by(driver, driver.find_element(By.LINK_TEXT, text))
+
+
+def looks_like_a_page(driver, lang: str) -> str:
+    """The landmarks and the one h1 every page has; returns the h1's text."""
+    assert one(driver, "html").get_attribute("lang") == lang
+    for landmark in ("header", "nav", "main", "footer"):
+        assert by_css(driver, landmark), f"no <{landmark}> on {driver.current_url}"
+    return one(driver, "h1").text
+
+
+def test_home_shows_the_key_figures_and_switches_to_dutch(site, browser):
+    browser.get(f"{site.url}/")  # the registry's address leads to the pages
+    assert looks_like_a_page(browser, "en") == "Open Badges registry"
+    figures = {f.get_attribute("data-figure"): f.find_element("css selector", "dd").text
+               for f in by_css(browser, ".figure")}
+    assert figures == {"issuers": "6", "achievements": "18", "issued": "32", "revoked": "1",
+                       "endorsements": "9", "withdrawn": "1"}
+    assert "Credentials revoked" in one(browser, "main").text
+    screenshot(browser, "home-en")
+    click_link(browser, "Nederlands")
+    assert looks_like_a_page(browser, "nl") == "Open Badges-register"
+    main = one(browser, "main").text
+    assert "Credentials ingetrokken" in main and "Kerncijfers" in main and "Per maand" in main
+    screenshot(browser, "home-nl")
+
+
+def test_an_organisation_shows_its_key_history_achievements_and_endorsements(site, browser):
+    browser.get(f"{site.url}/pages?lang=en")
+    click_link(browser, "SoftSkills4EU Consortium")
+    assert looks_like_a_page(browser, "en") == "SoftSkills4EU Consortium"
+    timeline = [item.text for item in by_css(browser, "ol.timeline li")]
+    assert len(timeline) == 3, timeline  # added, retired at the rotation, the new one added
+    assert [t.split(" UTC ")[1].split(" z6Mk")[0] for t in timeline] == ["Key added", "Key retired", "Key added"]
+    assert len(by_css(browser, "section[aria-labelledby=achievements] tbody tr")) == 18
+    received = one(browser, "section[aria-labelledby=received]").text
+    for partner in ("Techbouw B.V.", "Gemeente Rivierstad", "Stichting Samen Vrijwillig", "Leerhuis Oost",
+                    "Europees Jongerenwerk Netwerk"):
+        assert partner in received
+    assert "withdrawn" in received and "the course was discontinued" in received
+    assert "@example.org" not in browser.page_source  # recipients never appear in plain
+    screenshot(browser, "issuer-en")
+    click_link(browser, "Nederlands")
+    assert "Sleutelgeschiedenis" in one(browser, "main").text
+    screenshot(browser, "issuer-nl")
+
+
+def test_an_achievement_shows_criteria_levels_and_endorsements(site, browser):
+    browser.get(f"{site.url}/pages/achievements/{site.consortium_excellent_id}?lang=en")
+    assert looks_like_a_page(browser, "en") == "Co-operative skills: Excellent"
+    assert "Scored 85% or more" in one(browser, ".criteria").text
+    levels = [item.text for item in by_css(browser, "ol.levels li")]
+    assert levels == ["Co-operative skills: Sufficient", "Co-operative skills: Good",
+                      "Co-operative skills: Excellent (this page)"]
+    screenshot(browser, "achievement-levels-en")
+    browser.get(f"{site.url}/pages/achievements/{site.super_badge_id}?lang=nl")
+    assert looks_like_a_page(browser, "nl") == "SoftSkills4EU Super Badge"
+    assert len(by_css(browser, "section[aria-labelledby=requires] li")) == 5
+    endorsements = one(browser, "section[aria-labelledby=endorsements]").text
+    assert "Europees Jongerenwerk Netwerk" in endorsements and "door de onderschrijver zelf ondertekend" in endorsements
+    screenshot(browser, "achievement-super-badge-nl")
+
+
+def test_the_network_is_a_picture_with_the_same_links_as_text(site, browser):
+    browser.get(f"{site.url}/pages/network?lang=en")
+    assert looks_like_a_page(browser, "en") == "Endorsement network"
+    svg = one(browser, "figure.network svg")
+    assert svg.size["width"] > 600 and svg.size["height"] > 350  # drawn, not collapsed
+    assert len(by_css(browser, "svg circle")) == 6
+    arrows = by_css(browser, "svg path.edge")
+    links = [item.text for item in by_css(browser, "ul.links li")]
+    assert len(arrows) == len(links) == 5  # every partner stands behind the consortium
+    assert "Techbouw B.V. endorses SoftSkills4EU Consortium: the organisation (1), 1 of its achievements" in links
+    screenshot(browser, "network-en")
+
+
+def test_the_verify_form_reports_a_real_credential_valid_and_a_tampered_one_invalid(site, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{site.url}/pages/verify?lang=en")
+    assert looks_like_a_page(browser, "en") == "Verify a credential"
+    upload = tmp_path / "credential.json"
+    upload.write_text(site.valid_credential, encoding="utf-8")
+    browser.find_element(By.ID, "file").send_keys(str(upload))  # choose the file, as a person would
+    navigate_by(browser, one(browser, "form.verify button[type=submit]"))
+    assert one(browser, "#verdict").text == "VALID"
+    outcomes = {row.get_attribute("data-check"): row.find_element(By.CSS_SELECTOR, ".badge").text
+                for row in by_css(browser, "table.checks tbody tr")}
+    assert outcomes["proof"] == "pass" and outcomes["status"] == "pass" and "fail" not in outcomes.values()
+    screenshot(browser, "verify-valid-en")
+
+    tampered = json.loads(site.valid_credential)
+    tampered["credentialSubject"]["achievement"]["name"] += " (edited)"
+    browser.get(f"{site.url}/pages/verify?lang=nl")
+    browser.find_element(By.ID, "document").send_keys(json.dumps(tampered))  # paste
+    navigate_by(browser, one(browser, "form.verify button[type=submit]"))
+    assert one(browser, "#verdict").text == "ONGELDIG"
+    failed = [row.get_attribute("data-check") for row in by_css(browser, "table.checks tbody tr.outcome-fail")]
+    assert failed == ["proof"]
+    assert "Handtekening" in one(browser, "table.checks").text
+    screenshot(browser, "verify-invalid-nl")
+
+    browser.get(f"{site.url}/pages/verify?lang=en")
+    browser.find_element(By.ID, "document").send_keys("{not json")
+    navigate_by(browser, one(browser, "form.verify button[type=submit]"))
+    assert "This is not JSON" in one(browser, "#verify-problem").text
+    screenshot(browser, "verify-not-json-en")
+
+
+def test_the_event_log_pages_and_filters(site, browser):
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(f"{site.url}/pages/events?lang=en")
+    assert looks_like_a_page(browser, "en") == "Event log"
+    positions = [int(row.text) for row in by_css(browser, "table.events tbody th")]
+    assert positions == list(range(1, 51))
+    screenshot(browser, "events-en")
+    click_link(browser, "Next events")
+    assert [int(r.text) for r in by_css(browser, "table.events tbody th")][:1] == [51]
+
+    browser.get(f"{site.url}/pages/events?lang=nl")
+    Select(one(browser, "select#issuer")).select_by_visible_text("Techbouw B.V.")
+    Select(one(browser, "select#type")).select_by_visible_text("Onderschrijving gegeven")
+    navigate_by(browser, one(browser, "form.filter button[type=submit]"))
+    rows = by_css(browser, "table.events tbody tr")
+    assert [r.get_attribute("data-type") for r in rows] == ["Endorsement.Endorsed"] * 2
+    assert all("techbouw" in r.text for r in rows) and "Gebeurtenissenlog" in one(browser, "h1").text
+    screenshot(browser, "events-filtered-nl")
