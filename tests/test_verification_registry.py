@@ -112,3 +112,23 @@ def test_status_from_a_list_the_verifier_gives(app, tmp_path):
     kept_report = elsewhere.verify_document(kept.document, lists)
     assert check(kept_report, "status").outcome == "pass"
     assert check(kept_report, "issuer-known").outcome == "warn"
+
+
+def test_the_did_document_agrees_with_the_key_projection(app):
+    from datetime import datetime, timezone
+
+    app.rotate_key("acme", actor=ACTOR)
+    first = app.issuer("acme").keys[0].verification_method
+    app.report_key_compromise("acme", verification_method=first,
+                              since=datetime(2020, 1, 1, tzinfo=timezone.utc), actor=ACTOR)
+    app.rotate_key("acme", actor=ACTOR)
+
+    document = app.did_document("acme")
+    projected = {k.verification_method: k for k in app.key_history("acme")}
+    listed = {vm["id"]: vm for vm in document["verificationMethod"]}
+    assert set(listed) == set(projected) and len(listed) == 3
+    for vm, key in projected.items():
+        assert listed[vm]["publicKeyMultibase"] == key.public_key_multibase
+        assert ("revoked" in listed[vm]) == (key.state == "compromised")
+        assert (vm in document["assertionMethod"]) == (key.state != "compromised")
+    assert sorted(k.state for k in projected.values()) == ["active", "compromised", "retired"]
