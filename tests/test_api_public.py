@@ -63,11 +63,20 @@ def test_achievement_latest_and_every_version(api):
 def test_credential_status_now_and_at_a_moment(api):
     acme = api.register("acme")
     credential = api.issue(acme, api.define(acme))["id"]
+    active = api.client.get(f"/credentials/{credential}/status")
+    assert (active.json()["status"], active.json()["since"]) == ("active", active.json()["issued_at"])
+    etag = active.headers["etag"]
+    assert active.headers["cache-control"] == "public, no-cache"
+    unchanged = api.client.get(f"/credentials/{credential}/status", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
     before_revocation = datetime.now(timezone.utc)
     time.sleep(0.01)
     api.ok(f"/credentials/{credential}/revoke", {"reason": "issued in error"}, acme)
-    now = api.client.get(f"/credentials/{credential}/status").json()
-    assert (now["status"], now["reason"], now["valid"]) == ("revoked", "issued in error", False)
+    revoked = api.client.get(f"/credentials/{credential}/status", headers={"If-None-Match": etag})
+    assert revoked.status_code == 200 and revoked.headers["etag"] != etag
+    now = revoked.json()
+    assert (now["status"], now["reason"], now["valid"], now["expired"], now["at"]) == (
+        "revoked", "issued in error", False, False, None)
     then = api.client.get(f"/credentials/{credential}/status", params={"at": before_revocation.isoformat()}).json()
     assert (then["status"], then["valid"]) == ("active", True)
     early = (before_revocation - timedelta(days=1)).isoformat()
@@ -92,6 +101,13 @@ def test_endorsements_by_subject_endorser_and_moment(api):
     assert ids() == [on_issuer, on_badge]
     assert ids(of="acme") == [on_issuer] and ids(of=achievement) == [on_badge]
     assert ids(by="third") == [on_badge]
+    assert ids(of="acme", by="partner") == [on_issuer] and ids(of="acme", by="third") == []
+    first = api.client.get("/endorsements", params={"limit": 1}).json()
+    second = api.client.get("/endorsements", params={"limit": 1, "cursor": first["next_cursor"]}).json()
+    assert [e["id"] for e in first["items"] + second["items"]] == [on_issuer, on_badge]
+    assert second["next_cursor"] is None
+    withdrawn = first["items"][0]
+    assert (withdrawn["standing"], withdrawn["withdrawn_reason"], withdrawn["subject_kind"]) == (False, "ended", "issuer")
     assert ids(at=standing.isoformat()) == [on_issuer, on_badge]
     assert ids(at=datetime.now(timezone.utc).isoformat()) == [on_badge]
     document = api.client.get(f"/endorsements/{on_badge}")

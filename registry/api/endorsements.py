@@ -1,9 +1,11 @@
 """Endorsements: the public list (?of= a subject, ?by= an endorser, ?at= standing at a moment),
-each signed document, and the endorser's writes: endorse (the registry signs for a custodial
-partner), submit an endorsement it signed itself, withdraw."""
+answered from the endorsements projection, each signed document, and the endorser's writes:
+endorse (the registry signs for a custodial partner), submit an endorsement it signed itself,
+withdraw."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -22,14 +24,68 @@ from registry.api.http import (
     WRITE_PROBLEMS,
     acting_as,
     api_of,
+    decode_cursor,
     document_response,
+    encode_cursor,
     paginate,
     perform,
 )
 from registry.api.issuers import Cursor, Limit, written
 from registry.api.problems import BadParameter
 from registry.api.schemas import EndorsementOut, EndorsementPage, EndorseRequest, OptionalReason, WrittenOut
-from registry.domain import DomainError, Endorsement, NotFound
+from registry.application import Registry
+from registry.projections import EndorsementView, moment
+
+# Every endorsement in log order (the cursor is the log position of a page's last one), for the
+# list without ?of= or ?by=, which the read model's query does not answer.
+_ALL = (
+    "SELECT e.id, e.endorser_id, i.slug, e.subject_kind, e.subject_id, e.subject_iri,"
+    " e.subject_issuer_id, e.comment, e.custodial, e.given_at, e.withdrawn_at, e.withdrawn_reason,"
+    " e.position FROM endorsements e JOIN issuers i ON i.id = e.endorser_id WHERE e.position > ?"
+)
+_STANDING = " AND e.given_at <= ? AND (e.withdrawn_at IS NULL OR e.withdrawn_at > ?)"
+
+
+def every_endorsement(registry: Registry, after: int, limit: int, at: datetime | None
+                      ) -> tuple[list[EndorsementView], str | None]:
+    """A page of all endorsements (those standing at `at`, if given) after log position `after`."""
+    read = registry.read_model
+    read.fresh()  # read-your-writes, as the read model's own queries do
+    sql, params = _ALL, [after]
+    if at is not None:
+        sql += _STANDING
+        params += [moment(at), moment(at)]
+    rows = read.store.query(sql + " ORDER BY e.position LIMIT ?", (*params, limit + 1))
+    page = [EndorsementView(*row[:8], bool(row[8]), *row[9:12],
+                            at is not None or row[10] is None) for row in rows[:limit]]
+    return page, encode_cursor(rows[limit - 1][12]) if len(rows) > limit else None
+
+
+def endorsements_of_or_by(registry: Registry, of: str | None, by: str | None, at: datetime | None
+                          ) -> list[EndorsementView]:
+    found = registry.endorsements(of=of, at=at) if of is not None else registry.endorsements(by=by, at=at)
+    if of is not None and by is not None:  # both: those of the subject by that endorser
+        endorser = {e.id for e in registry.endorsements(by=by, at=at)}
+        found = [e for e in found if e.id in endorser]
+    return found
+
+
+def dids(registry: Registry, issuer_ids: Sequence[str]) -> dict[str, str]:
+    """The DIDs of the organisations among `issuer_ids`, from the directory projection."""
+    wanted = sorted(set(issuer_ids))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    return dict(registry.read_model.store.query(f"SELECT id, did FROM issuers WHERE id IN ({marks})", wanted))
+
+
+def out(view: EndorsementView, did: str) -> EndorsementOut:
+    return EndorsementOut(
+        id=view.id, endorser=view.endorser, endorser_did=did, subject_kind=view.subject_kind,
+        subject_id=view.subject_id, subject_iri=view.subject_iri, comment=view.comment,
+        custodial=view.custodial, endorsed_at=datetime.fromisoformat(view.given_at),
+        withdrawn_at=view.withdrawn_at and datetime.fromisoformat(view.withdrawn_at),
+        withdrawn_reason=view.withdrawn_reason, standing=view.standing)
 
 
 class EndorsementController(Controller):
@@ -37,7 +93,9 @@ class EndorsementController(Controller):
     tags = ["endorsements"]
 
     @get("/", sync_to_thread=True, responses=READ_PROBLEMS,
-         summary="Endorsements, oldest first; with ?at= only those standing at that moment")
+         summary="Endorsements, oldest first; with ?at= only those standing at that moment",
+         description="From the endorsements projection, as of every write that returned before the "
+                     "request. Without ?at=, withdrawn endorsements are listed with their withdrawal.")
     def list_endorsements(
         self, request: Request, limit: Limit = 50, cursor: Cursor = None,
         of: Annotated[str | None, QueryParameter(description="subject: issuer slug or DID, achievement or credential id")] = None,
@@ -47,32 +105,12 @@ class EndorsementController(Controller):
         registry = api_of(request.app.state).registry
         if at is not None and at.tzinfo is None:
             raise BadParameter("at", "a moment needs an offset, e.g. 2026-05-01T12:00:00Z")
-        subject = None
-        if of is not None:
-            try:
-                subject = registry._subject(of)[1]
-            except DomainError as exc:
-                raise NotFound(str(exc)) from None
-        endorser = registry.issuer(by).id if by is not None else None
-        slugs: dict = {}
-
-        def keep(e: Endorsement) -> bool:
-            return ((subject is None or e.subject_id == subject)
-                    and (endorser is None or e.endorser_id == endorser)
-                    and (at is None or (e.created_on <= at and (e.withdrawn_at is None or e.withdrawn_at > at))))
-
-        def out(e: Endorsement) -> EndorsementOut:
-            if e.endorser_id not in slugs:
-                slugs[e.endorser_id] = registry.issuer_by_uuid(e.endorser_id)
-            who = slugs[e.endorser_id]
-            return EndorsementOut(
-                id=str(e.id), endorser=who.slug, endorser_did=who.did, subject_kind=e.subject_kind,
-                subject_iri=e.subject_iri, comment=e.comment, custodial=e.custodial,
-                endorsed_at=e.created_on, withdrawn_at=e.withdrawn_at, withdrawn_reason=e.withdrawn_reason)
-
-        found = (registry.endorsement(ev.originator_id) for ev in registry.events_of(Endorsement.Endorsed))
-        page, next_cursor = paginate(found, cursor, limit, keep)
-        return EndorsementPage(items=[out(e) for e in page], next_cursor=next_cursor)
+        if of is None and by is None:
+            page, next_cursor = every_endorsement(registry, decode_cursor(cursor), limit, at)
+        else:
+            page, next_cursor = paginate(endorsements_of_or_by(registry, of, by, at), cursor, limit)
+        known = dids(registry, [e.endorser_id for e in page])
+        return EndorsementPage(items=[out(e, known[e.endorser_id]) for e in page], next_cursor=next_cursor)
 
     @get("/{endorsement_id:str}", sync_to_thread=True, responses=READ_PROBLEMS, media_type=VC_LD_JSON,
          summary="The signed EndorsementCredential, exactly as logged")

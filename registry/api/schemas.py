@@ -133,13 +133,15 @@ class EndorsementOut(msgspec.Struct):
     id: str
     endorser: str  # slug
     endorser_did: str
-    subject_kind: str
+    subject_kind: str  # issuer, achievement or credential
+    subject_id: str
     subject_iri: str
     comment: str
     custodial: bool
     endorsed_at: datetime
     withdrawn_at: datetime | None
     withdrawn_reason: str | None
+    standing: bool  # at the moment asked about (now when none was)
 
 
 class EndorsementPage(msgspec.Struct):
@@ -149,12 +151,20 @@ class EndorsementPage(msgspec.Struct):
 
 class CredentialStatusOut(msgspec.Struct):
     id: str
-    at: datetime
-    status: str  # active, suspended or revoked at that moment
-    reason: str | None
+    at: datetime | None  # the moment asked about; null: now
+    status: str  # active, suspended, revoked or expired at that moment
+    valid: bool  # active and inside its validity period at that moment
+    expired: bool  # its validUntil had passed (a revoked credential stays "revoked")
+    reason: str | None  # given with the last status change up to that moment
+    since: datetime  # when that status began (validUntil for an expired credential)
+    issuer_id: str
+    achievement_id: str
+    achievement_version: int
+    issued_at: datetime
     valid_from: datetime
     valid_until: datetime | None
-    valid: bool  # active and inside its validity period at that moment
+    status_list: str | None  # the BitstringStatusListCredential that publishes a revocation
+    status_list_index: int | None
 
 
 class EventOut(msgspec.Struct):

