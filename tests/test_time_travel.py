@@ -227,3 +227,18 @@ def test_cli_answers_as_of_an_instant(environment, capsys):  # noqa: F811
     assert code == 2 and "not allowed with argument" in err
     code, _, err = run(capsys, "keys", "nobody")
     assert (code, err) == (2, "registry: no issuer with slug 'nobody'\n")
+
+
+def test_the_current_status_reflects_each_write_at_once(app):
+    # On PostgreSQL "now" answers come from one statement that checks freshness and looks the
+    # credential up together; a write that has returned must still show in the very next answer.
+    app.register_issuer(slug="acme", name="Acme", actor=ACTOR)
+    achievement = app.define_achievement(issuer="acme", actor="test", definition={
+        "name": "Teamwork", "description": "Works with others.", "criteria": {"narrative": "Peers."}}).id
+    credential = app.issue_credential(Award("did:example:x", achievement), actor="test").id
+    assert app.credential_status(credential).status == "active"
+    app.suspend_credential(credential, reason="checking", actor="test")
+    assert app.credential_status(credential).status == "suspended"
+    app.revoke_credential(credential, reason="fraud", actor="test")
+    answer = app.credential_status(credential)
+    assert (answer.status, answer.reason, answer.valid) == ("revoked", "fraud", False)

@@ -3,7 +3,9 @@ keys, the endorsements of a subject or by an endorser. Each is one or two indexe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 import msgspec
 
@@ -78,14 +80,22 @@ _ENDORSEMENTS = (
 )
 
 
+# The columns of _CREDENTIAL, for callers that fetch them inside a larger statement.
+CREDENTIAL_COLUMNS = _CREDENTIAL[len("SELECT "):_CREDENTIAL.index(" FROM ")]
+
+
 def credential_status(store: ReadStore, credential_id: str, at: datetime | None = None
                       ) -> CredentialStatus | None:
     """None when no such credential was issued (as far as the projection has seen)."""
     rows = store.query(_CREDENTIAL, (credential_id,))
-    if not rows:
-        return None
+    return status_from_row(store, credential_id, rows[0], at) if rows else None
+
+
+def status_from_row(store: ReadStore, credential_id: str, row: Sequence[Any],
+                    at: datetime | None = None) -> CredentialStatus:
+    """The answer for one credential_status row (CREDENTIAL_COLUMNS), now or as of `at`."""
     (issuer_id, achievement_id, version, recipient, issued_at, valid_from, valid_until, status,
-     reason, since, status_list, status_list_index) = rows[0]
+     reason, since, status_list, status_list_index) = row
     asked = None if at is None else moment(at)
     instant = asked or moment(datetime.now(timezone.utc))
     if asked is not None:

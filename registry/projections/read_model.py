@@ -42,6 +42,11 @@ class ReadModel:
             " (SELECT min(position) FROM projection_positions),"
             " (SELECT count(*) FROM projection_positions)"
         )
+        self._behind_with_status = (
+            self._behind + ", " + ", ".join(
+                f"cs.{column.strip()}" for column in queries.CREDENTIAL_COLUMNS.split(","))
+            + " FROM (SELECT 1) AS one LEFT JOIN credential_status cs ON cs.credential_id = ?"
+        )
 
     # --- freshness -----------------------------------------------------------------------------
 
@@ -77,9 +82,14 @@ class ReadModel:
 
     def credential_status(self, credential: str | UUID, at: datetime | None = None
                           ) -> queries.CredentialStatus:
+        canonical = isinstance(credential, str) and len(credential) == 36 and credential.islower()
+        if canonical and at is None and not isinstance(self.store, SQLiteReadStore):
+            found = self._fresh_status(credential)  # the hot path over HTTP: one round trip
+            if found is not None:
+                return found
         self.fresh()
         # Fast path for the canonical form (lowercase UUID text, as stored): no parsing.
-        if isinstance(credential, str) and len(credential) == 36 and credential.islower():
+        if canonical:
             found = queries.credential_status(self.store, credential, at)
             if found is not None:
                 return found
@@ -88,6 +98,16 @@ class ReadModel:
         if found is None:
             raise NotFound(f"no credential {uuid}")
         return found
+
+    def _fresh_status(self, credential_id: str) -> queries.CredentialStatus | None:
+        """PostgreSQL: the freshness check and the lookup in one statement. None when the
+        projections are behind (the caller then catches up and asks again) or nothing was found."""
+        with self.store.lock:
+            row = self.store.query(self._behind_with_status, (credential_id,))[0]
+        latest, lowest, tracked, found = row[0] or 0, row[1] or 0, row[2], row[3:]
+        if tracked < len(self.runner.projections) or lowest < latest or found[0] is None:
+            return None
+        return queries.status_from_row(self.store, credential_id, found)
 
     def keys(self, slug: str, at: datetime | None = None) -> list[queries.KeyState]:
         self.fresh()
