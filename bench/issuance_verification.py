@@ -22,8 +22,6 @@ import contextlib
 import hashlib
 import io
 import json
-import os
-import platform
 import random
 import signal
 import sys
@@ -31,7 +29,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
@@ -48,6 +45,7 @@ from registry.vc import contexts, multikey, proofs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _pg import throwaway_postgres  # noqa: E402 - a sibling module of this script
+from _report import machine, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "issuance_verification.json"
 ACTOR = "bench"
@@ -335,20 +333,17 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - began
     print(f"\n{seconds:.0f} s in all; figures in {args.output}")
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "versions": {p: metadata.version(p) for p in ("PyLD", "cryptography", "eventsourcing")}},
-        "counts": asdict(counts),
-        "postgres": not args.no_postgres,
-        "issuance": [f.to_dict() for f in issuance],
-        "verification": [f.to_dict() for f in verification],
-        "targets": [t.to_dict() for t in targets],
-        "problems": problems,
-        "seconds": round(seconds, 1),
-    }, indent=2) + "\n")
+    write_results(
+        args.output,
+        machine(versions={p: metadata.version(p) for p in ("PyLD", "cryptography", "eventsourcing")}),
+        counts=asdict(counts),
+        postgres=not args.no_postgres,
+        issuance=[f.to_dict() for f in issuance],
+        verification=[f.to_dict() for f in verification],
+        targets=[t.to_dict() for t in targets],
+        problems=problems,
+        seconds=round(seconds, 1),
+    )
     return 1 if problems else 0
 
 

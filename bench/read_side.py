@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -31,7 +30,6 @@ import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
@@ -40,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import read_side_data as data  # noqa: E402 - sibling modules of this script
 import trust_path  # noqa: E402
 from _pg import throwaway_postgres  # noqa: E402
+from _report import machine, write_results  # noqa: E402
 from issuance_verification import open_store  # noqa: E402
 from read_side_queries import Latency, Rate, measure_lookups, measure_status_list  # noqa: E402
 from registry.projections.store import PostgresReadStore, SQLiteReadStore  # noqa: E402
@@ -275,26 +274,23 @@ def main(argv: list[str] | None = None) -> int:
           f" on {os.cpu_count()} CPUs: other work on the machine shows in the figures")
     print(f"{seconds:.0f} s in all; figures in {args.output}")
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "load_average_at_start": [round(x, 2) for x in load_before],
-                    "load_average_at_end": [round(x, 2) for x in load_after]},
-        "plan": asdict(plan),
-        "counts": asdict(counts),
-        "log": {"events": sum(built.topics.values()), "by_event": built.topics,
-                "written_in_seconds": round(built.seconds, 1)},
-        "catch_up": catch_ups,
-        "lookups": [r.to_dict() for r in rates],
-        "status_list": [lat.to_dict() for lat in latencies],
-        "status_list_parts": parts,
-        "trust_paths": trust,
-        "targets": [t.to_dict() for t in targets],
-        "problems": problems,
-        "seconds": round(seconds, 1),
-    }, indent=2) + "\n")
+    write_results(
+        args.output,
+        machine(load_average_at_start=[round(x, 2) for x in load_before],
+                load_average_at_end=[round(x, 2) for x in load_after]),
+        plan=asdict(plan),
+        counts=asdict(counts),
+        log={"events": sum(built.topics.values()), "by_event": built.topics,
+             "written_in_seconds": round(built.seconds, 1)},
+        catch_up=catch_ups,
+        lookups=[r.to_dict() for r in rates],
+        status_list=[lat.to_dict() for lat in latencies],
+        status_list_parts=parts,
+        trust_paths=trust,
+        targets=[t.to_dict() for t in targets],
+        problems=problems,
+        seconds=round(seconds, 1),
+    )
     return 1 if problems else 0
 
 
