@@ -77,6 +77,25 @@ def canonical_nquads(document: dict) -> str:
     return URDNA2015().main(quads, _CANON_OPTIONS)
 
 
+def canonical_form(document: dict) -> tuple[str, list[str]]:
+    """canonical_nquads and undefined_terms from one expansion: signing and verifying need both,
+    and expansion is most of the cost of either."""
+    _check_contexts(document)
+    found: list[str] = []
+    try:
+        quads = dataset(Expansion(report=found).document(document))
+    except Unsupported as exc:
+        unknown = _unknown_context_cause(exc)
+        if unknown is not None:
+            raise unknown from None
+        return reference_nquads(document), _TermWatcher().undefined(document)
+    return URDNA2015().main(quads, _CANON_OPTIONS), found
+
+
+def undefined_error(terms: list[str]) -> UndefinedTermError:
+    return UndefinedTermError(f"terms not defined by the pinned contexts: {', '.join(terms)}")
+
+
 def undefined_terms(document: dict) -> list[str]:
     """Paths of keys the pinned contexts do not define: dropped by expansion, or given an IRI
     only by the issuer-dependent @vocab catch-all (which later VC 2.0 context copies carry)."""
@@ -135,4 +154,4 @@ class _TermWatcher(jsonld.JsonLdProcessor):
 def assert_terms_defined(document: dict) -> None:
     terms = undefined_terms(document)
     if terms:
-        raise UndefinedTermError(f"terms not defined by the pinned contexts: {', '.join(terms)}")
+        raise undefined_error(terms)

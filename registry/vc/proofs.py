@@ -18,8 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from registry.vc import contexts, multikey
-from registry.vc.errors import DocumentError, ProofError, UndefinedTermError
-from registry.vc.jsonld import assert_terms_defined, canonical_nquads
+from registry.vc.errors import DocumentError, ProofError
+from registry.vc.jsonld import canonical_form, canonical_nquads, undefined_error
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
 EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
@@ -69,10 +69,13 @@ def proof_configuration(
     }
 
 
-def hash_data(proof_config: dict, unsecured_document: dict) -> bytes:
-    """sha256(canonical proof configuration) || sha256(canonical document): the bytes signed."""
+def hash_data(proof_config: dict, unsecured_document: dict, document_canon: str | None = None) -> bytes:
+    """sha256(canonical proof configuration) || sha256(canonical document): the bytes signed.
+    `document_canon`: the document's canonical N-Quads when the caller has them already."""
+    if document_canon is None:
+        document_canon = canonical_nquads(unsecured_document)
     proof_hash = hashlib.sha256(canonical_nquads(proof_config).encode("utf-8")).digest()
-    document_hash = hashlib.sha256(canonical_nquads(unsecured_document).encode("utf-8")).digest()
+    document_hash = hashlib.sha256(document_canon.encode("utf-8")).digest()
     return proof_hash + document_hash
 
 
@@ -102,11 +105,13 @@ def sign(
         raise ProofError(f"created {created!r} must be an XML Schema dateTime in UTC with seconds: YYYY-MM-DDThh:mm:ssZ")
 
     unsecured = {key: value for key, value in document.items() if key != "proof"}
-    assert_terms_defined(unsecured)
+    canon, undefined = canonical_form(unsecured)
+    if undefined:
+        raise undefined_error(undefined)
     config = proof_configuration(
         unsecured, verification_method=signer.verification_method, created=created, proof_purpose=proof_purpose
     )
-    signature = signer.sign(hash_data(config, unsecured))
+    signature = signer.sign(hash_data(config, unsecured, canon))
     if len(signature) != _SIGNATURE_BYTES:
         raise ProofError(f"signer returned {len(signature)} bytes, an Ed25519 signature is {_SIGNATURE_BYTES}")
     proof = {key: value for key, value in config.items() if key != "@context"}
@@ -133,14 +138,14 @@ def verify(document: dict, resolve_key: Callable[[str], bytes | None]) -> ProofC
 
     unsecured = {key: value for key, value in document.items() if key != "proof"}
     try:
-        assert_terms_defined(unsecured)
-    except UndefinedTermError as exc:
-        # Signed as they expanded here, but a verifier whose contexts lack them may drop them.
-        warnings.append(str(exc))
+        canon, undefined = canonical_form(unsecured)
     except DocumentError as exc:
         return ProofCheck(False, str(exc), warnings=warnings)
+    if undefined:
+        # Signed as they expanded here, but a verifier whose contexts lack them may drop them.
+        warnings.append(str(undefined_error(undefined)))
 
-    checks = [_verify_one(unsecured, proofs, proof, resolve_key) for proof in proofs]
+    checks = [_verify_one(unsecured, proofs, proof, resolve_key, canon) for proof in proofs]
     failed = next((i for i, check in enumerate(checks) if not check.ok), None)
     chosen = checks[0 if failed is None else failed]
     reason = chosen.reason
@@ -161,7 +166,8 @@ def _proof_list(proof) -> list[dict]:
 
 
 def _verify_one(
-    unsecured: dict, all_proofs: list, proof, resolve_key: Callable[[str], bytes | None]
+    unsecured: dict, all_proofs: list, proof, resolve_key: Callable[[str], bytes | None],
+    unsecured_canon: str,
 ) -> ProofCheck:
     if not isinstance(proof, dict):
         return ProofCheck(False, f"a proof must be an object, got {type(proof).__name__}")
@@ -204,12 +210,14 @@ def _verify_one(
     except ProofError as exc:
         return fail(str(exc))
     document = dict(unsecured, proof=secured_part) if secured_part else dict(unsecured)
+    changed = bool(secured_part)  # else the unsecured document's canonical form serves as it is
     options = {key: value for key, value in proof.items() if key != "proofValue"}
     if proof_type == DATA_INTEGRITY_PROOF:
         if "@context" in options:
             proof_contexts = _as_list(options["@context"])
             if _as_list(document.get("@context"))[: len(proof_contexts)] != proof_contexts:
                 return fail("the proof's @context is not the start of the document's @context")
+            changed |= document["@context"] != options["@context"]
             document["@context"] = options["@context"]
         options["@context"] = document.get("@context")
     elif "@context" not in options:
@@ -224,8 +232,9 @@ def _verify_one(
         key = Ed25519PublicKey.from_public_bytes(public_key)
     except ValueError:
         return fail(f"the key of verification method {vm} is not a 32-byte Ed25519 public key")
+    canon = None if changed else unsecured_canon
     try:
-        signed_bytes = hash_data(options, document)
+        signed_bytes = hash_data(options, document, canon)
     except DocumentError as exc:
         return fail(str(exc))
     try:
