@@ -1,4 +1,4 @@
-"""Shared test fixtures. The standards data lives beside the repository in ../shared/standards.
+"""Shared test fixtures. The standards data the tests read is in tests/standards (see its README).
 
 Event-store fixtures: `store_env` runs a test against SQLite and PostgreSQL, each with a fresh
 database. PostgreSQL is a throwaway cluster on 127.0.0.1 (pytest-postgresql's executor around
@@ -29,7 +29,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 
 from registry.store.settings import StoreSettings, eventsourcing_env
 
-STANDARDS = Path(__file__).resolve().parents[2] / "shared" / "standards"
+STANDARDS = Path(__file__).resolve().parent / "standards"
 PG_SUPERUSER = "postgres"
 
 
