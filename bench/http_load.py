@@ -244,20 +244,22 @@ def build_data(environ: dict[str, str], credentials: int) -> tuple[list[str], li
     from issuance_verification import awards, module_badges
 
     from registry.bootstrap import open_registry
+    from registry.commands import Actor
 
     registry = open_registry(environ)
+    bench = Actor("bench")
     try:
         stream = awards(module_badges(registry))
         ids: list[str] = []
         documents: list[str] = []
         while len(ids) < credentials:
             batch = [next(stream) for _ in range(min(500, credentials - len(ids)))]
-            written = registry.issue_batch(batch, actor="bench")
+            written = registry.commands.credentials.issue_batch(batch, actor=bench)
             ids += written.ids
             documents += [json.dumps(d) for d in written.documents[:5]]
         for credential in ids[::97]:  # about 1% revoked, so answers differ
-            registry.revoke_credential(credential, reason="bench", actor="bench")
-        registry.catch_up_projections()
+            registry.commands.credentials.revoke(credential, reason="bench", actor=bench)
+        registry.queries.fresh()  # the projections catch up before serving
         return ids, documents[:40]
     finally:
         registry.close()

@@ -7,7 +7,7 @@
 Issuance (sign + append, through the use cases) is measured one credential per transaction and in
 batches (one transaction each), on SQLite and on a throwaway PostgreSQL cluster. Verification is
 measured in one process on distinct credentials the registry issued on SQLite: the full report
-(`verify_document`), the bare proof check (`proofs.verify`), and, in the same run and on the same
+(`queries.verify`), the bare proof check (`proofs.verify`), and, in the same run and on the same
 documents, the baseline: plain pyld `normalize` + sha256 + `cryptography` Ed25519 + base58 decode.
 The three verification paths run in interleaved rounds so the box's noise hits them alike.
 
@@ -38,9 +38,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pyld import jsonld
 
 from registry import demo
-from registry.application import Award, Registry
-from registry.application.registry import document_text
-from registry.bootstrap import open_registry
+from registry.bootstrap import Registry, open_registry
+from registry.commands import Actor, Award
+from registry.domain import Achievement
+from registry.vc.openbadges import document_text
 from registry.vc import contexts, multikey, proofs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,7 +49,7 @@ from _pg import throwaway_postgres  # noqa: E402 - a sibling module of this scri
 from _report import machine, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "issuance_verification.json"
-ACTOR = "bench"
+ACTOR = Actor("bench")
 PUBLIC_URL = "https://badges.example.org"
 TARGET_BATCH_SQLITE = 500.0  # credentials/s, batch issuance on SQLite
 TARGET_VERIFY_RATIO = 3.0  # times the plain pyld + cryptography baseline
@@ -111,7 +112,9 @@ def module_badges(registry: Registry) -> dict[tuple[str, str], str]:
     """Builds `registry demo`'s ecosystem; its module badges by (module, level)."""
     with contextlib.redirect_stderr(io.StringIO()):  # the demo's progress lines
         demo.build(registry)
-    by_name = {a.name: str(a.id) for a in registry.list_achievements(demo.CONSORTIUM)}
+    # From the log itself, not the read side: read_side.py measures the read models' catch-up
+    # from position 0 afterwards, so nothing may bring them up to date before.
+    by_name = {e.name: str(e.originator_id) for e in registry.store.events_of(Achievement.Defined)}
     return {(module, level): by_name[f"{module}: {level}"]
             for module in demo.MODULES for level, _, _ in demo.LEVELS}
 
@@ -140,13 +143,13 @@ def take(stream: Iterator[Award], n: int) -> list[Award]:
 def measure_issuance(store: str, registry: Registry, stream: Iterator[Award],
                      counts: Counts) -> tuple[list[Figure], list[dict]]:
     """Figures for single and batch issuance, and the documents the batches issued."""
-    registry.issue_batch(take(stream, 20), actor=ACTOR)  # warm-up: first-use costs, not throughput
+    registry.commands.credentials.issue_batch(take(stream, 20), actor=ACTOR)  # warm-up: first-use costs, not throughput
     figures, documents = [], []
 
     singles = take(stream, counts.single)
     started = time.perf_counter()
     for award in singles:
-        registry.issue_credential(award, actor=ACTOR)
+        registry.commands.credentials.issue(award, actor=ACTOR)
     figures.append(Figure("issue, 1 per transaction", store, len(singles), time.perf_counter() - started))
 
     for size, batches in ((100, counts.batches_of_100), (1000, counts.batches_of_1000)):
@@ -156,7 +159,7 @@ def measure_issuance(store: str, registry: Registry, stream: Iterator[Award],
         elapsed = 0.0
         for batch in planned:
             started = time.perf_counter()
-            written = registry.issue_batch(batch, actor=ACTOR)
+            written = registry.commands.credentials.issue_batch(batch, actor=ACTOR)
             elapsed += time.perf_counter() - started
             documents.extend(written.documents)
         figures.append(Figure(f"issue, batches of {size}", store, size * batches, elapsed))
@@ -185,7 +188,7 @@ def measure_signing(documents: list[dict]) -> Figure:
 def key_resolver(registry: Registry) -> Callable[[str], bytes | None]:
     """Verification method -> raw public key, from the consortium's registered keys."""
     keys = {k.verification_method: multikey.decode_public_key(k.public_key_multibase)
-            for k in registry.issuer(demo.CONSORTIUM).keys}
+            for k in registry.queries.keys(demo.CONSORTIUM)}
     return keys.get
 
 
@@ -219,7 +222,7 @@ def measure_verification(registry: Registry, texts: list[str], counts: Counts) -
     round's distinct documents. Returns the figures and any problem found (must be none)."""
     resolve = key_resolver(registry)
     paths: dict[str, Callable[[dict], bool]] = {
-        "verify_document (full report)": lambda d: registry.verify_document(d).valid,
+        "queries.verify (full report)": lambda d: registry.queries.verify(d).valid,
         "proofs.verify (bare proof check)": lambda d: proofs.verify(d, resolve).ok,
         "baseline: pyld normalize + cryptography": lambda d: baseline_verify(d, resolve),
     }
@@ -303,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         needed = 1 + counts.rounds * counts.verify
         while len(documents) < needed:  # more distinct credentials to verify, issued untimed
             more = take(stream, min(1000, needed - len(documents)))
-            documents += sqlite.issue_batch(more, actor=ACTOR).documents
+            documents += sqlite.commands.credentials.issue_batch(more, actor=ACTOR).documents
         issuance.append(measure_signing(documents[:max(counts.verify, 100)]))
         if not args.no_postgres:
             with throwaway_postgres() as url:
@@ -324,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                TARGET_BATCH_SQLITE, "credentials/s")
         for size in (100, 1000) if (f"issue, batches of {size}", "sqlite") in by_what
     ] + [
-        Target("verify_document vs baseline", verification[0].rate / baseline, TARGET_VERIFY_RATIO, "x"),
+        Target("queries.verify vs baseline", verification[0].rate / baseline, TARGET_VERIFY_RATIO, "x"),
         Target("bare proof check vs baseline", verification[1].rate / baseline, TARGET_VERIFY_RATIO, "x"),
     ]
     print_table(issuance, verification, targets)

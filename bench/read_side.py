@@ -41,7 +41,7 @@ from _pg import throwaway_postgres  # noqa: E402
 from _report import machine, write_results  # noqa: E402
 from issuance_verification import open_store  # noqa: E402
 from read_side_queries import Latency, Rate, measure_lookups, measure_status_list  # noqa: E402
-from registry.projections.store import PostgresReadStore, SQLiteReadStore  # noqa: E402
+from registry.store.database import PostgresDatabase, SQLiteDatabase  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "read_side.json"
 CATCH_UP = Path(__file__).resolve().parent / "read_side_catch_up.py"
@@ -134,16 +134,15 @@ def measure_trust(counts: Counts, pg_url: str | None) -> tuple[dict, list[Target
     ids, rows = trust_path.build_graph(counts.trust_issuers, counts.trust_endorsements, seed=1)
     figures, targets = {}, []
     with tempfile.TemporaryDirectory(prefix="bench-trust-") as tmp:
-        stores = [("sqlite", lambda: SQLiteReadStore(str(Path(tmp) / "trust.sqlite")))]
+        stores = [("sqlite", lambda: SQLiteDatabase(str(Path(tmp) / "trust.sqlite")))]
         if pg_url:
-            stores.append(("postgres", lambda: PostgresReadStore({"conninfo": pg_url})))
+            stores.append(("postgres", lambda: PostgresDatabase({"conninfo": pg_url})))
         for name, open_ in stores:
             store = open_()
             try:
                 trust_path.load(store, ids, rows)
-                snapshot = trust_path.SqlEdges(store).snapshot()
-                kinds = trust_path.pick_queries(snapshot, ids, counts.trust_queries, seed=7)
-                timed = trust_path.time_queries(store, lambda: trust_path.SqlEdges(store), kinds)
+                kinds = trust_path.pick_queries(trust_path.snapshot(store), ids, counts.trust_queries, seed=7)
+                timed = trust_path.time_queries(store, lambda: trust_path.Edges(store), kinds)
             finally:
                 store.close()
             figures[name] = {kind: {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3)}

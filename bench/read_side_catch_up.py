@@ -19,7 +19,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from registry.bootstrap import open_registry  # noqa: E402
-from registry.projections import read_model  # noqa: E402
 
 COUNTS = {
     "credentials": "SELECT count(*) FROM credential_status",
@@ -51,18 +50,18 @@ def main(argv: list[str]) -> int:
                               "REGISTRY_PUBLIC_URL": "https://badges.example.org",
                               "REGISTRY_DATABASE_URL": argv[1] if len(argv) == 2 else ""})
     try:
-        reads = read_model(registry)  # creates the read-model tables
+        reads = registry.queries.read_model  # the composition root created its tables
         before = reads.runner.positions()
         if any(before.values()):
             raise SystemExit(f"the read model is not fresh: positions {before}")
         rss_before = vm_hwm_kib()
-        events = registry.max_position()
+        events = registry.store.max_position()
         began = time.perf_counter()
-        positions = reads.catch_up()
+        positions = reads.runner.catch_up()
         seconds = time.perf_counter() - began
-        counts = {name: reads.store.query(sql)[0][0] for name, sql in COUNTS.items()}
+        counts = {name: reads.db.query(sql)[0][0] for name, sql in COUNTS.items()}
         print(json.dumps({
-            "store": reads.store.kind,
+            "store": reads.db.kind,
             "events": events,
             "positions": positions,
             "seconds": seconds,

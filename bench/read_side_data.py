@@ -12,16 +12,18 @@ import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from eventsourcing.persistence import StoredEvent
 
 from issuance_verification import awards, module_badges, open_store, take  # a sibling script
 from registry import demo
-from registry.application import Award, Registry
+from registry.bootstrap import Registry
+from registry.commands import Actor, Award
+from registry.domain.identity import issuer_id
 
-ACTOR = "bench"
+ACTOR = Actor("bench")
 BATCH = 1000  # credentials per issue_batch (one transaction)
 CONSORTIUM_SHARE = 0.8  # of each batch: the consortium's module badges; the rest, organisations'
 EVENTS_PER_CREDENTIAL = 3.25  # Issued + StatusListSlot.Allocated + Awarded (+ Enrolled per learner)
@@ -84,11 +86,11 @@ class _Life:
         self.consortium_awards = awards(module_badges(self.registry), seed=self.rng.randrange(1 << 30))
         for n in range(self.plan.organisations):
             slug = f"org-{n:04d}"
-            self.registry.register_issuer(slug=slug, name=f"Organisation {n}", url=f"https://{slug}.example",
+            self.registry.commands.issuers.register(slug=slug, name=f"Organisation {n}", url=f"https://{slug}.example",
                                           description=f"Training provider number {n}.", actor=ACTOR)
             self.organisations.append(slug)
             for course in ("Workplace safety", "Customer care"):
-                achievement = self.registry.define_achievement(issuer=slug, actor=ACTOR, definition={
+                achievement = self.registry.commands.achievements.define(issuer=slug, actor=ACTOR, definition={
                     "name": f"{course} ({slug})",
                     "description": f"The holder completed {slug}'s {course.lower()} course.",
                     "criteria": {"narrative": f"Passed the final assessment of the {course.lower()} course."},
@@ -103,7 +105,7 @@ class _Life:
             slug, achievement = self.rng.choice(self.achievements)
             batch.append(Award(f"member{self.members:07d}@{slug}.example", achievement,
                                f"{self.rng.randint(55, 100)}%"))
-        written = self.registry.issue_batch(batch, actor=ACTOR)
+        written = self.registry.commands.credentials.issue_batch(batch, actor=ACTOR)
         self.built.status.update(dict.fromkeys(written.ids, "active"))
         self.built.consortium_credentials += written.ids[:consortium]
         self.others += written.ids[consortium:]
@@ -116,45 +118,48 @@ class _Life:
         plan, rng, registry, status = self.plan, self.rng, self.registry, self.built.status
         active = [c for c in self.built.consortium_credentials if status[c] == "active"]
         for credential in rng.sample(active, min(len(active), self._due("revoked", plan.revocations, share))):
-            registry.revoke_credential(credential, reason="the assessment was found invalid", actor=ACTOR)
+            registry.commands.credentials.revoke(credential, reason="the assessment was found invalid", actor=ACTOR)
             status[credential] = "revoked"
             self.done["revoked"] += 1
         others = [c for c in self.others if status[c] == "active"]
         for credential in rng.sample(others, min(len(others), self._due("other", plan.other_revocations, share))):
-            registry.revoke_credential(credential, reason="issued in error", actor=ACTOR)
+            registry.commands.credentials.revoke(credential, reason="issued in error", actor=ACTOR)
             status[credential] = "revoked"
             self.done["other"] += 1
         active = [c for c in status if status[c] == "active"]
         for credential in rng.sample(active, min(len(active), self._due("suspended", plan.suspensions, share))):
-            registry.suspend_credential(credential, reason="under investigation", actor=ACTOR)
+            registry.commands.credentials.suspend(credential, reason="under investigation", actor=ACTOR)
             status[credential] = "suspended"
             self.done["suspended"] += 1
         suspended = [c for c in status if status[c] == "suspended"]
         for credential in rng.sample(suspended, min(len(suspended),
                                                     self._due("reinstated", plan.reinstatements, share))):
-            registry.reinstate_credential(credential, reason="investigation closed", actor=ACTOR)
+            registry.commands.credentials.reinstate(credential, reason="investigation closed", actor=ACTOR)
             status[credential] = "active"
             self.done["reinstated"] += 1
         for _ in range(self._due("endorsed", plan.endorsements, share)):
             self._endorse()
         for endorsement in rng.sample(self.built.endorsements,
                                       min(len(self.built.endorsements), self._due("withdrawn", plan.withdrawals, share))):
-            registry.withdraw_endorsement(endorsement, reason="the partnership ended", actor=ACTOR)
+            registry.commands.endorsements.withdraw(endorsement, reason="the partnership ended", actor=ACTOR)
             self.built.endorsements.remove(endorsement)
             self.done["withdrawn"] += 1
         for slug in rng.sample(self.organisations, min(len(self.organisations),
                                                        self._due("rotated", plan.rotations, share))):
-            registry.rotate_key(slug, actor=ACTOR)
+            registry.commands.issuers.rotate_key(slug, actor=ACTOR)
             self.done["rotated"] += 1
         for slug in rng.sample(self.organisations, min(len(self.organisations),
                                                        self._due("compromised", plan.compromises, share))):
-            issuer = registry.issuer(slug)
-            registry.report_key_compromise(slug, verification_method=issuer.active_key.verification_method,
-                                           since=registry.clock() - timedelta(hours=6), actor=ACTOR)
+            # The aggregate, not the read side: nothing may catch the read models up before the
+            # catch-up that read_side.py measures from position 0.
+            issuer = registry.store.repository.get(issuer_id(slug))
+            registry.commands.issuers.report_compromise(
+                slug, verification_method=issuer.active_key.verification_method,
+                since=datetime.now(timezone.utc) - timedelta(hours=6), actor=ACTOR)
             self.done["compromised"] += 1
         candidates = [demo.CONSORTIUM, *self.organisations]
         for slug in candidates[self.done["anchors"]:self.done["anchors"] + self._due("anchors", plan.anchors, share)]:
-            registry.add_trust_anchor(slug, actor=ACTOR)
+            registry.commands.trust.add_anchor(slug, actor=ACTOR)
             self.done["anchors"] += 1
 
     def _endorse(self) -> None:
@@ -169,7 +174,7 @@ class _Life:
             subject = self.rng.choice([a for slug, a in self.achievements if slug != by])
         else:
             subject = self.rng.choice(self.others)
-        written = self.registry.endorse(by=by, subject=subject, actor=ACTOR,
+        written = self.registry.commands.endorsements.endorse(by=by, subject=subject, actor=ACTOR,
                                         comment="We recognise this in our own programmes.")
         self.built.endorsements.append(written.id)
         self.done["endorsed"] += 1
@@ -184,19 +189,19 @@ def build_log(home: Path, plan: Plan, seed: int = 2026) -> tuple[Registry, Built
     # Planned rounds of issuance, each followed by its share of everything else; then top up.
     other_events = (plan.revocations + plan.other_revocations + plan.suspensions + plan.reinstatements
                     + plan.endorsements + plan.withdrawals + plan.rotations + 2 * plan.compromises + plan.anchors)
-    credentials = max(BATCH, (plan.events - registry.max_position() - other_events) / EVENTS_PER_CREDENTIAL)
+    credentials = max(BATCH, (plan.events - registry.store.max_position() - other_events) / EVENTS_PER_CREDENTIAL)
     rounds = max(1, round(credentials / BATCH))
     for n in range(1, rounds + 1):
         life.batch()
         life.activity(n / rounds)
-    while registry.max_position() < plan.events:
+    while registry.store.max_position() < plan.events:
         life.batch()
     life.built.seconds = time.perf_counter() - began
     life.built.topics = log_topics(home)
-    first, last = (registry.recorder.select_notifications(start=i, limit=1)[0]
-                   for i in (1, registry.max_position()))
-    life.built.first_event_at = registry.mapper.to_domain_event(first).timestamp.isoformat()
-    life.built.last_event_at = registry.mapper.to_domain_event(last).timestamp.isoformat()
+    first, last = (registry.store.recorder.select_notifications(start=i, limit=1)[0]
+                   for i in (1, registry.store.max_position()))
+    life.built.first_event_at = registry.store.mapper.to_domain_event(first).timestamp.isoformat()
+    life.built.last_event_at = registry.store.mapper.to_domain_event(last).timestamp.isoformat()
     return registry, life.built
 
 
@@ -213,6 +218,7 @@ def log_topics(home: Path) -> dict[str, int]:
 
 def copy_log(source: Registry, target: Registry) -> float:
     """Every event of `source`, in log order, appended to `target`'s (empty) log; seconds taken."""
+    source, target = source.store, target.store
     if target.max_position():
         raise RuntimeError("the PostgreSQL log is not empty: the copy would not start at position 1")
     began = time.perf_counter()

@@ -12,9 +12,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from registry import demo
-from registry.application import Registry
+from registry.bootstrap import Registry
+from registry.domain.identity import issuer_id
 from registry.domain.status_list import LIST_SIZE
-from registry.projections import queries, read_model
+from registry.keystore import Keystore
+from registry.projections import credentials
 from registry.vc import multikey, proofs, status_list
 
 from read_side_data import ACTOR, Built
@@ -63,8 +65,8 @@ class Latency:
 def measure_lookups(registry: Registry, store_name: str, built: Built, count: int,
                     seed: int = 11) -> tuple[list[Rate], list[str]]:
     """Status of `count` credentials (cycling through every credential the generator issued, in a
-    random order): through the use case (`registry.credential_status`, read-your-writes check
-    included), through the read model's query alone, and both again "as of" random instants of
+    random order): through the query (`queries.credential_status`, read-your-writes check
+    included), through the credentials projection's read alone, and both again "as of" random instants of
     the log's lifetime."""
     rng = random.Random(seed)
     known = list(built.status)
@@ -73,18 +75,18 @@ def measure_lookups(registry: Registry, store_name: str, built: Built, count: in
     first, last = (datetime.fromisoformat(t) for t in (built.first_event_at, built.last_event_at))
     span = (last - first).total_seconds()
     instants = [first + timedelta(seconds=rng.uniform(0, span)) for _ in range(count)]
-    reads = read_model(registry)
-    store = reads.store
+    reads = registry.queries.read_model
+    store = reads.db
     for credential in ids[:1000]:  # warm-up: the read model's first look, caches, connections
-        registry.credential_status(credential)
+        registry.queries.credential_status(credential)
 
-    use_case, direct, fresh = registry.credential_status, queries.credential_status, reads.fresh
+    use_case, direct, fresh = registry.queries.credential_status, credentials.status, reads.fresh
     rates, problems = [], []
     timed = {
         "read-your-writes check alone (fresh)": lambda: [fresh() for _ in ids],
-        "credential_status (use case)": lambda: [use_case(c) for c in ids],
+        "credential_status (query)": lambda: [use_case(c) for c in ids],
         "read model query": lambda: [direct(store, c) for c in ids],
-        "credential_status as of (use case)": lambda: [use_case(c, at) for c, at in zip(ids, instants)],
+        "credential_status as of (query)": lambda: [use_case(c, at) for c, at in zip(ids, instants)],
         "read model query as of": lambda: [direct(store, c, at) for c, at in zip(ids, instants)],
     }
     for what, run in timed.items():
@@ -125,35 +127,37 @@ def _check_answers(what: str, store_name: str, ids: list[str], answers: list, bu
 
 def measure_status_list(registry: Registry, store_name: str, built: Built, runs: int
                         ) -> tuple[list[Latency], dict, list[str]]:
-    """`status_list_credential(consortium, 1)`: after a new revocation each time (the list changed,
+    """`commands.status_lists.sign(consortium, 1)`: after a new revocation each time (the list changed,
     so it is rebuilt and re-signed; the revocation itself is not timed), and with the signed-list
     cache cleared each time (same revoked set). Then its parts on their own: the read of the
     revoked entries, the bitstring encoding (gzip, base64url), the signature."""
     slug = demo.CONSORTIUM
     problems: list[str] = []
-    registry.status_list_credential(slug, 1)  # warm-up: first use of the signer, contexts
+    sign = registry.commands.status_lists.sign
+    sign(slug, 1)  # warm-up: first use of the signer, contexts
     to_revoke = [c for c in built.consortium_credentials if built.status[c] == "active"][-runs:]
     if len(to_revoke) < runs:
         raise RuntimeError(f"only {len(to_revoke)} active consortium credentials left to revoke")
 
     after_revocation = []
     for credential in to_revoke:
-        registry.revoke_credential(credential, reason="regeneration benchmark", actor=ACTOR)
+        registry.commands.credentials.revoke(credential, reason="regeneration benchmark", actor=ACTOR)
         built.status[credential] = "revoked"
         started = time.perf_counter()
-        document = registry.status_list_credential(slug, 1)
+        document = sign(slug, 1)
         after_revocation.append((time.perf_counter() - started) * 1000)
 
     cache_cleared = []
     for _ in range(runs):
-        registry._signed.clear()  # the signed-list cache (a private dict): forces encode + sign
+        registry.commands.status_lists._signed.clear()  # the signed-list cache (private): forces encode + sign
         started = time.perf_counter()
-        document = registry.status_list_credential(slug, 1)
+        document = sign(slug, 1)
         cache_cleared.append((time.perf_counter() - started) * 1000)
 
-    issuer = registry.issuer(slug)
+    issuer = registry.store.repository.get(issuer_id(slug))
     key = issuer.require_signing_key()
-    revoked = registry.revoked_indexes(issuer.id, 1)
+    url = registry.settings.config.status_list_url(slug, 1)
+    revoked = registry.queries.revoked_indexes(url)
     bits = status_list.decode(document["credentialSubject"]["encodedList"], LIST_SIZE)
     if status_list.set_indexes(bits) != revoked:
         problems.append(f"{store_name}: the list credential's bitstring is not the set of revoked entries")
@@ -162,9 +166,10 @@ def measure_status_list(registry: Registry, store_name: str, built: Built, runs:
         problems.append(f"{store_name}: the regenerated status list credential does not verify")
 
     parts = {"revoked_entries": len(revoked), "list_entries": len(bits) * 8}
-    signer = registry.keystore.signer(key.public_key_multibase, key.verification_method)
+    keystore = Keystore(registry.settings.keys_dir, registry.settings.keystore_passphrase)
+    signer = keystore.signer(key.public_key_multibase, key.verification_method)
     for part, run in (
-        ("read revoked entries (read model)", lambda: registry.revoked_indexes(issuer.id, 1)),
+        ("read revoked entries (read model)", lambda: registry.queries.revoked_indexes(url)),
         ("encode bitstring (gzip + base64url)", lambda: status_list.encode(revoked, LIST_SIZE)),
         ("sign (eddsa-rdfc-2022)", lambda: proofs.sign(
             {k: v for k, v in document.items() if k != "proof"}, signer)),
@@ -175,6 +180,6 @@ def measure_status_list(registry: Registry, store_name: str, built: Built, runs:
             run()
             samples.append((time.perf_counter() - started) * 1000)
         parts[f"{part} median_ms"] = round(statistics.median(samples), 2)
-    latencies = [Latency("status_list_credential, after a new revocation", store_name, after_revocation),
-                 Latency("status_list_credential, cache cleared", store_name, cache_cleared)]
+    latencies = [Latency("status list signing, after a new revocation", store_name, after_revocation),
+                 Latency("status list signing, cache cleared", store_name, cache_cleared)]
     return latencies, parts, problems

@@ -29,11 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from registry.projections.directory import DIRECTORY  # noqa: E402
-from registry.projections.endorsements import ENDORSEMENTS  # noqa: E402
-from registry.projections.store import PostgresReadStore, ReadStore, SQLiteReadStore, moment  # noqa: E402
+from registry.projections.directory import DIRECTORY, issuer_column  # noqa: E402
+from registry.projections.endorsements import ENDORSEMENTS, KINDS, STANDING_NOW, Edges  # noqa: E402
+from registry.projections.projection import moment  # noqa: E402
+from registry.store.database import Database, PostgresDatabase, SQLiteDatabase  # noqa: E402
 from registry.trust.chains import MemoryEdges, shortest_chain  # noqa: E402
-from registry.trust.sql_edges import SqlEdges, slugs  # noqa: E402
 
 DEPTH = 4  # the target: p99 under 20 ms for chains of up to 4 hops
 TARGET_MS = 20.0
@@ -69,21 +69,27 @@ def build_graph(issuers: int, endorsements: int, seed: int):
     return ids, rows
 
 
-def load(store: ReadStore, ids: list[str], rows: list[tuple]) -> None:
-    with store.write() as (cursor, _):
-        for table in ("endorsements", "issuers", "achievements"):
+def load(store: Database, ids: list[str], rows: list[tuple]) -> None:
+    with store.transaction() as cursor:
+        for table in ("endorsements", "issuers", "achievements", "achievement_versions"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         for statement in (*DIRECTORY.ddl, *ENDORSEMENTS.ddl):
             cursor.execute(statement)
         cursor.executemany(
-            "INSERT INTO issuers (id, slug, did, name, hosted, registered_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(i, f"org-{n}", f"did:web:org-{n}.example", f"Org {n}", True, "2024-01-01T00:00:00.000000+00:00")
+            "INSERT INTO issuers (id, slug, did, name, hosted, registered_at, position) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(i, f"org-{n}", f"did:web:org-{n}.example", f"Org {n}", True, "2024-01-01T00:00:00.000000+00:00", n + 1)
              for n, i in enumerate(ids)])
         cursor.executemany(
             "INSERT INTO endorsements (id, endorser_id, subject_kind, subject_id, subject_iri,"
             " subject_issuer_id, comment, custodial, given_at, withdrawn_at, withdrawn_reason, position)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     store.query("ANALYZE")
+
+
+def snapshot(store: Database) -> MemoryEdges:
+    """Every standing edge, in one read: the whole graph in memory."""
+    return MemoryEdges(store.query(
+        f"SELECT endorser_id, subject_issuer_id, id FROM endorsements WHERE {KINDS} AND {STANDING_NOW}"))
 
 
 def distances(graph: MemoryEdges, source: str, limit: int) -> dict[str, int]:
@@ -126,7 +132,7 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p99
 
 
-def time_queries(store: ReadStore, source_of_edges, kinds: dict[str, list]) -> dict[str, tuple[float, float]]:
+def time_queries(store: Database, source_of_edges, kinds: dict[str, list]) -> dict[str, tuple[float, float]]:
     """Each query as the use case runs it: the search, then one directory read naming the hops."""
     results = {}
     for kind, queries in kinds.items():
@@ -135,7 +141,7 @@ def time_queries(store: ReadStore, source_of_edges, kinds: dict[str, list]) -> d
             began = time.perf_counter()
             links = shortest_chain(source_of_edges(), [source], target, depth)
             if links:
-                slugs(store, {l.endorser_id for l in links} | {links[-1].subject_id})
+                issuer_column(store, "slug", {l.endorser_id for l in links} | {links[-1].subject_id})
             samples.append((time.perf_counter() - began) * 1000)
             found = None if links is None else len(links)
             if found != expected:
@@ -144,20 +150,20 @@ def time_queries(store: ReadStore, source_of_edges, kinds: dict[str, list]) -> d
     return results
 
 
-def run(name: str, store: ReadStore, ids, rows, queries_per_kind: int) -> bool:
+def run(name: str, store: Database, ids, rows, queries_per_kind: int) -> bool:
     began = time.perf_counter()
     load(store, ids, rows)
     print(f"\n{name}: loaded {len(ids):,} issuers and {len(rows):,} endorsements in "
           f"{time.perf_counter() - began:.1f} s")
     began = time.perf_counter()
-    snapshot = SqlEdges(store).snapshot()
+    graph = snapshot(store)
     load_ms = (time.perf_counter() - began) * 1000
-    print(f"  memory snapshot: {snapshot.edge_count:,} standing edges loaded in {load_ms:.0f} ms")
-    kinds = pick_queries(snapshot, ids, queries_per_kind, seed=7)
+    print(f"  memory snapshot: {graph.edge_count:,} standing edges loaded in {load_ms:.0f} ms")
+    kinds = pick_queries(graph, ids, queries_per_kind, seed=7)
 
     ok = True
-    sql = time_queries(store, lambda: SqlEdges(store), kinds)
-    memory = time_queries(store, lambda: snapshot, kinds)
+    sql = time_queries(store, lambda: Edges(store), kinds)
+    memory = time_queries(store, lambda: graph, kinds)
     print(f"  {'chain':<15}{'sql p50':>10}{'sql p99':>10}{'memory p50':>12}{'memory p99':>12}   (ms)")
     for kind in kinds:
         (s50, s99), (m50, m99) = sql[kind], memory[kind]
@@ -176,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ids, rows = build_graph(args.issuers, args.endorsements, seed=1)
     with tempfile.TemporaryDirectory(prefix="bench-trust-") as tmp:
-        store = SQLiteReadStore(str(Path(tmp) / "registry.sqlite"))
+        store = SQLiteDatabase(str(Path(tmp) / "registry.sqlite"))
         try:
             run("SQLite", store, ids, rows, args.queries)
         finally:
@@ -184,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_postgres:
         from bench._pg import throwaway_postgres
         with throwaway_postgres() as url:
-            store = PostgresReadStore({"conninfo": url})
+            store = PostgresDatabase({"conninfo": url})
             try:
                 run("PostgreSQL", store, ids, rows, args.queries)
             finally:

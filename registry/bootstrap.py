@@ -1,23 +1,107 @@
-"""The composition root: read the environment, open the event store and the keystore, and wire
-them into the Registry. Adapters (CLI, HTTP) call this and nothing below it."""
+"""The composition root: read the settings, open the stores and key custody, and build exactly the
+three things the edges (CLI, HTTP API, pages) use: `commands` (the write side), `queries` (the read
+side) and `access` (API keys, idempotency, rate limits). Nothing else constructs them."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
-from registry.application import Config, Registry
+from registry.access import TABLES as ACCESS_TABLES
+from registry.access import Access
+from registry.commands import Commands, StatusListSlots, utc_now
+from registry.commands.achievements import AchievementCommands
+from registry.commands.credentials import CredentialCommands
+from registry.commands.custody import KeyCustody
+from registry.commands.endorsements import EndorsementCommands
+from registry.commands.issuers import IssuerCommands
+from registry.commands.records import Records
+from registry.commands.status_lists import StatusListCommands
+from registry.commands.trust import TrustCommands
 from registry.keystore import Keystore
-from registry.store.append_only import enforce_append_only
-from registry.store.settings import StoreSettings, describe, eventsourcing_env
+from registry.projections import PROJECTIONS, Queries, ReadModel
+from registry.settings import Settings
+from registry.store import (
+    EventStore,
+    describe,
+    enforce_append_only,
+    eventsourcing_env,
+    grant_application_role,
+    grant_tables,
+    open_database,
+)
 
 
-def open_registry(environ: Mapping[str, str] | None = None) -> Registry:
-    environ = os.environ if environ is None else environ
-    settings = StoreSettings.from_environ(environ)
-    config = Config.from_environment(environ)
-    keystore = Keystore(config.keys_dir, environ.get("REGISTRY_KEYSTORE_PASSPHRASE") or None)
-    registry = Registry(config=config, keystore=keystore, env=eventsourcing_env(settings))
-    enforce_append_only(registry)
-    registry.store_description = describe(settings)
-    return registry
+@dataclass
+class Registry:
+    commands: Commands
+    queries: Queries
+    access: Access
+    settings: Settings
+    store: EventStore  # for the root's own chores (init, close); edges use the three above
+    closed: bool = False
+
+    @property
+    def description(self) -> str:
+        """Where the data lives, safe to show (no password)."""
+        return describe(self.settings.store)
+
+    def init(self, app_role: str | None = None) -> list[str]:
+        """Bring the database up to date as its owner: the append-only guard, the read models (those
+        of an older layout are rebuilt) and, on PostgreSQL, an application role's rights. Returns
+        the names of the read models that were rebuilt."""
+        rebuilt = self.queries.read_model.runner.prepare(create=True)
+        self.queries.fresh()
+        if app_role:
+            grant_application_role(self.store, app_role)
+            tables = ["projection_positions", *ACCESS_TABLES, *(t for p in PROJECTIONS for t in p.tables)]
+            grant_tables(self.store, app_role, dict.fromkeys(tables, "SELECT, INSERT, UPDATE, DELETE"))
+        return rebuilt
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.queries.read_model.close()
+        self.access.close()
+        self.store.close()
+
+
+def open_registry(environ: Mapping[str, str] | None = None, *, custody: KeyCustody | None = None,
+                  clock: Callable[[], datetime] = utc_now) -> Registry:
+    """Everything, from the environment (os.environ when None). Tests and other custody plug in
+    through `custody` (default: the file keystore in REGISTRY_KEYS) and `clock`."""
+    return compose(Settings.from_environ(environ), custody=custody, clock=clock)
+
+
+def compose(settings: Settings, *, custody: KeyCustody | None = None,
+            clock: Callable[[], datetime] = utc_now) -> Registry:
+    store = EventStore(env=eventsourcing_env(settings.store))
+    opened: list = [store]
+    try:
+        enforce_append_only(store)
+        create = settings.store.create_tables
+        read_model = ReadModel(store, open_database(settings.store))
+        opened.append(read_model)
+        read_model.runner.prepare(create=create)
+        queries = Queries(read_model, settings.config, clock)
+        access = Access.open(open_database(settings.store), rate_per_minute=settings.api_rate_per_minute,
+                             burst=settings.api_burst, create_tables=create)
+        opened.append(access)
+        custody = custody or Keystore(settings.keys_dir, settings.keystore_passphrase)
+    except BaseException:
+        for part in reversed(opened):  # nothing half-built stays connected
+            part.close()
+        raise
+    records = Records(store, settings.config)
+    commands = Commands(
+        issuers=IssuerCommands(records, custody, settings.config),
+        achievements=AchievementCommands(records, settings.config),
+        credentials=CredentialCommands(records, custody, settings.config,
+                                       StatusListSlots(store, settings.config), clock),
+        endorsements=EndorsementCommands(records, custody, settings.config, clock),
+        trust=TrustCommands(records),
+        status_lists=StatusListCommands(records, custody, settings.config, queries, clock),
+    )
+    return Registry(commands, queries, access, settings, store)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from registry.application import Award, Registry
-from registry.application.registry import xsd_datetime
-from registry.domain import Credential, NotFound
+from registry.bootstrap import Registry
+from registry.commands import Actor, Award
+from registry.domain import NotFound
 from registry.vc import did as dids
 from registry.vc import openbadges, proofs
+from registry.vc.openbadges import xsd_datetime
 
-ACTOR = "demo"
+ACTOR = Actor("demo")
 CONSORTIUM = "softskills4eu"
 MODULES = {
     "Co-operative skills": "works with others towards a shared goal, shares tasks and supports team members",
@@ -54,7 +56,7 @@ def level_for(score: int) -> str | None:
 
 def run_demo(registry: Registry, *, as_json: bool = False) -> int:
     try:
-        registry.issuer(CONSORTIUM)
+        registry.queries.issuer(CONSORTIUM)
         already = True
     except NotFound:
         already = False
@@ -69,19 +71,19 @@ def run_demo(registry: Registry, *, as_json: bool = False) -> int:
 
 def build(registry: Registry) -> None:
     say = lambda text: print(text, file=sys.stderr)  # noqa: E731 - progress, not output
-    registry.register_issuer(
+    registry.commands.issuers.register(
         slug=CONSORTIUM, name="SoftSkills4EU Consortium", url="https://softskills4eu.example",
         description="European partnership recognising soft skills learned at work, in volunteering and in courses.",
         actor=ACTOR)
     for slug, name, url, what in PARTNERS:
-        registry.register_issuer(slug=slug, name=name, url=url, description=f"{name}, {what}.", actor=ACTOR)
+        registry.commands.issuers.register(slug=slug, name=name, url=url, description=f"{name}, {what}.", actor=ACTOR)
     say("registered the consortium and four partner organisations")
 
     badges: dict[tuple[str, str], str] = {}
     for module, criteria in MODULES.items():
         for level, low, high in LEVELS:
             range_text = f"{low}% or more" if high == 100 else f"{low}-{high}%"
-            badges[(module, level)] = registry.define_achievement(
+            badges[(module, level)] = registry.commands.achievements.define(
                 issuer=CONSORTIUM, actor=ACTOR, definition={
                     "name": f"{module}: {level}",
                     "description": f"The holder {criteria}, assessed at level {level} ({range_text}).",
@@ -89,16 +91,16 @@ def build(registry: Registry) -> None:
                     "tag": ["soft skills", module.lower(), level.lower()],
                 }).id
     excellent = [badges[(m, "Excellent")] for m in MODULES]
-    super_badge = registry.define_achievement(
+    super_badge = registry.commands.achievements.define(
         issuer=CONSORTIUM, actor=ACTOR, requires=excellent, definition={
             "name": "SoftSkills4EU Super Badge",
             "description": "Awarded to holders of all five SoftSkills4EU modules at level Excellent.",
             "criteria": {"narrative": "Hold the Excellent badge of every one of the five modules."}}).id
-    mentor = registry.define_achievement(issuer=CONSORTIUM, actor=ACTOR, definition={
+    mentor = registry.commands.achievements.define(issuer=CONSORTIUM, actor=ACTOR, definition={
         "name": "SoftSkills4EU Mentor Badge",
         "description": "The holder has mentored at least three learners through a SoftSkills4EU module.",
         "criteria": {"narrative": "Mentored three or more learners to a module badge, confirmed by their coach."}}).id
-    employee = registry.define_achievement(issuer=CONSORTIUM, actor=ACTOR, definition={
+    employee = registry.commands.achievements.define(issuer=CONSORTIUM, actor=ACTOR, definition={
         "name": "SoftSkills4EU Good Employee Badge",
         "description": "The holder shows the soft skills employers ask for in daily work.",
         "criteria": {"narrative": "At least Good on Co-operative, Personal and Organisational skills, confirmed by an employer."}}).id
@@ -110,30 +112,30 @@ def build(registry: Registry) -> None:
         for module, score in zip(MODULES, scores)
         if level_for(score)
     ]
-    first = registry.issue_batch(awards, actor=ACTOR)  # one transaction
+    first = registry.commands.credentials.issue_batch(awards, actor=ACTOR)  # one transaction
     top = next(iter(LEARNERS))
-    registry.issue_credential(Award(top, super_badge), actor=ACTOR)
-    registry.issue_credential(Award("daan.bakker@example.org", mentor), actor=ACTOR)
+    registry.commands.credentials.issue(Award(top, super_badge), actor=ACTOR)
+    registry.commands.credentials.issue(Award("daan.bakker@example.org", mentor), actor=ACTOR)
     say(f"issued {len(first.ids) + 2} credentials")
 
     for slug, _, _, _ in PARTNERS:
-        registry.endorse(by=slug, subject=CONSORTIUM, actor=ACTOR,
+        registry.commands.endorsements.endorse(by=slug, subject=CONSORTIUM, actor=ACTOR,
                          comment="A trustworthy partner whose badges we recognise.")
-    registry.endorse(by="techbouw", subject=employee, actor=ACTOR,
+    registry.commands.endorsements.endorse(by="techbouw", subject=employee, actor=ACTOR,
                      comment="We look for exactly these skills when we hire.")
-    registry.endorse(by="gemeente-rivierstad", subject=badges[("Social skills", "Good")], actor=ACTOR,
+    registry.commands.endorsements.endorse(by="gemeente-rivierstad", subject=badges[("Social skills", "Good")], actor=ACTOR,
                      comment="Recognised in our participation and re-integration programmes.")
-    registry.endorse(by="stichting-samen", subject=mentor, actor=ACTOR,
+    registry.commands.endorsements.endorse(by="stichting-samen", subject=mentor, actor=ACTOR,
                      comment="Our volunteer coaches earn this badge.")
-    withdrawn = registry.endorse(by="leerhuis-oost", subject=badges[("Creative Thinking skills", "Sufficient")],
+    withdrawn = registry.commands.endorsements.endorse(by="leerhuis-oost", subject=badges[("Creative Thinking skills", "Sufficient")],
                                  actor=ACTOR, comment="Aligned with our creativity course.")
-    registry.withdraw_endorsement(withdrawn.id, reason="the course was discontinued", actor=ACTOR)
+    registry.commands.endorsements.withdraw(withdrawn.id, reason="the course was discontinued", actor=ACTOR)
     submit_self_signed_endorsement(registry, subject=super_badge)
     say("partners endorsed the consortium and five achievements (one withdrawn, one self-signed)")
 
-    registry.revoke_credential(first.ids[1], reason="assessment found to be incomplete", actor=ACTOR)
-    registry.rotate_key(CONSORTIUM, actor=ACTOR)
-    registry.issue_credential(Award("bram.de.vries@example.org", employee), actor=ACTOR)
+    registry.commands.credentials.revoke(first.ids[1], reason="assessment found to be incomplete", actor=ACTOR)
+    registry.commands.issuers.rotate_key(CONSORTIUM, actor=ACTOR)
+    registry.commands.credentials.issue(Award("bram.de.vries@example.org", employee), actor=ACTOR)
     say("revoked one credential, rotated the consortium's key, issued after the rotation")
 
 
@@ -142,7 +144,7 @@ def submit_self_signed_endorsement(registry: Registry, subject: str) -> None:
     registry never sees its private key."""
     private = Ed25519PrivateKey.generate()
     partner_did = dids.did_key(private.public_key().public_bytes_raw())
-    registry.register_issuer(slug="europees-jongerenwerk", name="Europees Jongerenwerk Netwerk",
+    registry.commands.issuers.register(slug="europees-jongerenwerk", name="Europees Jongerenwerk Netwerk",
                              did=partner_did, url="https://jongerenwerk.example", actor=ACTOR)
 
     class PartnerSigner:
@@ -152,32 +154,37 @@ def submit_self_signed_endorsement(registry: Registry, subject: str) -> None:
         def sign(data: bytes) -> bytes:
             return private.sign(data)
 
-    now = registry.clock()
+    now = datetime.now(timezone.utc)
     document = openbadges.endorsement_credential(
         "https://jongerenwerk.example/endorsements/super-badge-2026",
         openbadges.profile(partner_did, "Europees Jongerenwerk Netwerk"),
-        registry.config.achievement_url(subject),
+        registry.settings.config.achievement_url(subject),
         "We recommend the Super Badge to youth workers across Europe.", valid_from=xsd_datetime(now))
     signed = proofs.sign(document, PartnerSigner(), created=xsd_datetime(now))
-    registry.submit_endorsement(json.dumps(signed, indent=2), actor="europees-jongerenwerk")
+    # The partner acts for itself: an actor that may act only for europees-jongerenwerk.
+    partner = Actor("demo:europees-jongerenwerk", issuer="europees-jongerenwerk")
+    registry.commands.endorsements.submit(json.dumps(signed, indent=2), actor=partner)
 
 
 def summarise(registry: Registry, already: bool) -> dict:
     counts: dict[str, int] = {}
-    for event in registry.export_events():
-        name = event["topic"].rsplit(".", 1)[-1]
+    for event in registry.queries.export():
+        name = event.topic.rsplit(".", 1)[-1]
         counts[name] = counts.get(name, 0) + 1
-    consortium = registry.issuer(CONSORTIUM)
-    old_key, new_key = consortium.keys[0].verification_method, consortium.active_key.verification_method
+    keys = registry.queries.keys(CONSORTIUM)
+    old_key = keys[0].verification_method
+    new_key = next(k.verification_method for k in keys if k.state == "active")
     samples = {}
-    for credential_event in registry.events_of(Credential.Issued):
-        credential = registry.credential(credential_event.originator_id)
+    for event in registry.queries.export():
+        if not event.topic.endswith(":Credential.Issued"):
+            continue
+        credential = registry.queries.credential(event.originator_id)
         if credential.status != "active":
             continue
-        key = "signed_with_retired_key" if credential.verification_method == old_key else "signed_with_new_key"
-        samples.setdefault(key, credential)
+        signed_with = json.loads(credential.document)["proof"][0]["verificationMethod"]
+        samples.setdefault("signed_with_retired_key" if signed_with == old_key else "signed_with_new_key", credential)
     checks = {
-        name: f"{c.id} -> {'VALID' if registry.verify_document(json.loads(c.document)).valid else 'INVALID'}"
+        name: f"{c.id} -> {'VALID' if registry.queries.verify(json.loads(c.document)).valid else 'INVALID'}"
         for name, c in samples.items()
     }
     return {
@@ -189,11 +196,11 @@ def summarise(registry: Registry, already: bool) -> dict:
         "endorsements": counts.get("Endorsed", 0),
         "endorsements_withdrawn": counts.get("Withdrawn", 0),
         "key_rotations": counts.get("KeyRotated", 0),
-        "consortium_did": consortium.did,
+        "consortium_did": registry.queries.issuer(CONSORTIUM).did,
         "retired_key": old_key,
         "active_key": new_key,
         **{f"verify_{k}": v for k, v in checks.items()},
         "events_stored": sum(counts.values()),
-        "data": registry.store_description,
-        "keys": str(registry.config.keys_dir),
+        "data": registry.description,
+        "keys": str(registry.settings.keys_dir),
     }

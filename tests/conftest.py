@@ -189,3 +189,59 @@ class RawDatabase:
 def raw_db(store_settings: StoreSettings, request: pytest.FixtureRequest) -> RawDatabase:
     pg = request.getfixturevalue("pg_database") if store_settings.database == "postgres" else None
     return RawDatabase(store_settings, pg)
+
+
+# --- the registry, built by the composition root -------------------------------------------------------
+
+PUBLIC_URL = "https://badges.test"
+
+
+@pytest.fixture
+def registry_environ(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """The environment `registry.bootstrap.open_registry` reads, over a fresh database of the
+    test's store (SQLite file or PostgreSQL) and a fresh keystore."""
+    environ = {"REGISTRY_HOME": str(tmp_path / "home"), "REGISTRY_KEYS": str(tmp_path / "keys"),
+               "REGISTRY_PUBLIC_URL": PUBLIC_URL}
+    if store_kind == "postgres":
+        environ["REGISTRY_DATABASE_URL"] = request.getfixturevalue("pg_dsn")
+    return environ
+
+
+class Clock:
+    """A clock a test can set (`clock.now = ...`) or leave running (None: the real time)."""
+
+    def __init__(self) -> None:
+        self.now = None
+
+    def __call__(self):
+        from datetime import datetime, timezone
+        return self.now or datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def open_registry(registry_environ: dict[str, str], clock: Clock) -> Iterator:
+    """open_registry(**overrides): a Registry over the test's store, built by the composition root
+    (closed at the end of the test). Overrides change the environment (e.g. REGISTRY_PUBLIC_URL)."""
+    from registry.bootstrap import open_registry as open_root
+
+    opened = []
+
+    def build(custody=None, **overrides: str):
+        registry = open_root({**registry_environ, **overrides}, custody=custody, clock=clock)
+        opened.append(registry)
+        return registry
+
+    yield build
+    for registry in opened:
+        registry.close()
+
+
+@pytest.fixture
+def registry(open_registry):
+    """The registry over the test's store (SQLite and PostgreSQL)."""
+    return open_registry()

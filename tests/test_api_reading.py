@@ -1,11 +1,9 @@
 """Read-side endpoints through HTTP (SQLite and PostgreSQL): trust paths and anchors, projection
-positions and status lists. The last two are mounted once their use cases are in the Registry;
-until then their tests skip, saying so."""
+positions and status lists."""
 
 from __future__ import annotations
 
-import pytest
-
+from registry.commands import Actor
 from test_api_support import api, api_factory, assert_problem  # noqa: F401
 
 
@@ -21,22 +19,18 @@ def test_trust_path_and_anchors(api):
     assert_problem(api.client.get("/trust/paths", params={"from": "partner", "to": "nobody"}), 404)
     assert_problem(api.client.get("/trust/paths", params={"from": "partner"}), 400, field="to")
     assert api.client.get("/trust/anchors").json() == []
-    api.registry.add_trust_anchor("partner", actor="test")
+    api.registry.commands.trust.add_anchor("partner", actor=Actor("test"))
     assert [a["slug"] for a in api.client.get("/trust/anchors").json()] == ["partner"]
     assert acme
 
 
 def test_projection_positions(api):
-    if not hasattr(api.registry, "projection_status"):
-        pytest.skip("the read models' use cases are not in the Registry yet")
     api.register("acme")
     positions = api.client.get("/projections").json()
     assert positions and all({"name", "position", "lag"} <= set(p) for p in positions)
 
 
 def test_status_list_is_signed_and_cacheable(api):
-    if not hasattr(api.registry, "status_list_credential"):
-        pytest.skip("status lists are not in the Registry yet")
     api.register("acme")
     response = api.client.get("/status-lists/acme/1")
     assert response.status_code == 200, response.text

@@ -22,15 +22,14 @@ PUBLIC_URL = "https://badges.test"
 
 
 @pytest.fixture
-def cli_env(monkeypatch, tmp_path, store_settings) -> dict[str, str]:
-    env = {"REGISTRY_HOME": str(tmp_path / "home"), "REGISTRY_KEYS": str(tmp_path / "keys"),
-           "REGISTRY_PUBLIC_URL": PUBLIC_URL}
-    if store_settings.database == "postgres":
-        s = store_settings
-        env["REGISTRY_DATABASE_URL"] = f"postgresql://{s.pg_user}@{s.pg_host}:{s.pg_port}/{s.pg_dbname}"
-    else:
-        monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
-    monkeypatch.delenv("REGISTRY_KEYSTORE_PASSPHRASE", raising=False)
+def cli_env(monkeypatch, tmp_path, registry_environ) -> dict[str, str]:
+    """The test's store (SQLite or PostgreSQL, `registry_environ`) as the command line sees it."""
+    env = dict(registry_environ)
+    assert env["REGISTRY_PUBLIC_URL"] == PUBLIC_URL
+    for name in ("REGISTRY_DATABASE_URL", "REGISTRY_KEYSTORE_PASSPHRASE", "REGISTRY_API_RATE_PER_MINUTE",
+                 "REGISTRY_API_BURST"):
+        if name not in env:
+            monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)

@@ -1,22 +1,18 @@
-"""Fixtures for the HTTP API tests (imported by the test_api_* modules): a Registry over the
-`store_env` store (SQLite and PostgreSQL), the Litestar app over it, and API keys made as
-`registry apikey create` makes them."""
+"""Fixtures for the HTTP API tests (imported by the test_api_* modules): a Registry built by the
+composition root over the test's store (the `open_registry` fixture: SQLite and PostgreSQL), the
+Litestar app over it, and API keys made as `registry apikey create` makes them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
+from registry.access import ApiKeys
 from registry.api import create_app
-from registry.api.access import ApiKeys
-from registry.api.sql import Sql
-from registry.application import Config, Registry
-from registry.keystore import Keystore
-from registry.store.append_only import enforce_append_only
+from registry.bootstrap import Registry
 
 PUBLIC_URL = "https://badges.test"
 LEARNER_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
@@ -62,24 +58,19 @@ class Api:
         return self.ok("/credentials", {"recipient": recipient, "achievement": achievement}, key, status=201)
 
 
-def make_registry(store_env: dict[str, str], tmp_path: Path) -> Registry:
-    registry = Registry(config=Config(public_url=PUBLIC_URL, keys_dir=tmp_path / "keys"),
-                        keystore=Keystore(tmp_path / "keys"), env=store_env)
-    enforce_append_only(registry)
-    return registry
-
-
 @pytest.fixture
-def api_factory(store_env, tmp_path) -> Iterator:
-    """Build an Api with create_app options (rate limits, stream length)."""
+def api_factory(open_registry) -> Iterator:
+    """Build an Api: `env` overrides the registry's environment (e.g. the rate limit,
+    REGISTRY_API_RATE_PER_MINUTE and REGISTRY_API_BURST); other options go to create_app
+    (stream_seconds, poll_seconds)."""
     opened: list[TestClient] = []
 
-    def build(**options) -> Api:
-        registry = make_registry(store_env, tmp_path)
+    def build(env: dict[str, str] | None = None, **options) -> Api:
+        registry = open_registry(**(env or {}))
         client = TestClient(create_app(registry, **options))
         client.__enter__()
         opened.append(client)
-        keys = ApiKeys(Sql(registry))
+        keys = registry.access.keys
         return Api(client, registry, keys, keys.create(issuer=None)[0])
 
     yield build

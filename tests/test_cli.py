@@ -1,6 +1,6 @@
 """The `registry` command line, through registry.cli.main(argv) (and the installed script for an
 end-to-end run). Exit 0 success, 1 "invalid" (verify), 2 bad input: then ONE line on stderr that
-starts with `registry:`, and nothing stored."""
+starts with `registry:`, and nothing stored (70 is an internal error, which none of these is)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from uuid import uuid4
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from registry.bootstrap import open_registry
 from registry.cli import main
 from registry.cli.parser import build
 from registry.vc import did as dids
@@ -38,9 +37,11 @@ class Run:
 
 
 class Cli:
-    def __init__(self, tmp_path: Path, capsys) -> None:
+    def __init__(self, tmp_path: Path, capsys, open_registry) -> None:
         self.dir = tmp_path
         self._capsys = capsys
+        self._open_registry = open_registry  # the conftest factory, over the store the CLI uses
+        self._registry = None
 
     def __call__(self, *argv: object) -> Run:
         code = main([str(a) for a in argv])
@@ -53,7 +54,11 @@ class Cli:
         return result
 
     def position(self) -> int:
-        return open_registry().max_position()
+        """The newest log position, read through a registry over the same store (opened once, on
+        first use, by the composition root; closed by the fixture)."""
+        if self._registry is None:
+            self._registry = self._open_registry()
+        return self._registry.store.max_position()
 
     def refused(self, *argv: object, match: str | None = None) -> Run:
         """Exit 2, one `registry:` line on stderr, nothing on stdout, nothing stored."""
@@ -77,30 +82,39 @@ class Cli:
         return path
 
 
-def environment(monkeypatch, tmp_path: Path, database_url: str | None = None) -> None:
+def environment(monkeypatch, tmp_path: Path, registry_environ: dict[str, str]) -> None:
+    """The CLI reads os.environ: give it the environment of the conftest's registry (REGISTRY_HOME,
+    REGISTRY_KEYS, REGISTRY_PUBLIC_URL, and REGISTRY_DATABASE_URL on PostgreSQL), so the registry
+    `Cli.position` opens sees the same store and keys."""
+    assert registry_environ["REGISTRY_PUBLIC_URL"] == PUBLIC_URL
     monkeypatch.delenv("REGISTRY_KEYSTORE_PASSPHRASE", raising=False)
     monkeypatch.delenv("REGISTRY_CREATE_TABLES", raising=False)
-    if database_url:
-        monkeypatch.setenv("REGISTRY_DATABASE_URL", database_url)
-    else:
-        monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
-    monkeypatch.setenv("REGISTRY_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("REGISTRY_KEYS", str(tmp_path / "keys"))
-    monkeypatch.setenv("REGISTRY_PUBLIC_URL", PUBLIC_URL)
+    monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
+    for key, value in registry_environ.items():
+        monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, capsys) -> Cli:
-    environment(monkeypatch, tmp_path)
-    return Cli(tmp_path, capsys)
+def store_kind() -> str:
+    """The command line tests run on SQLite; those using `cli_any_store` are parametrised over both
+    stores (overriding this)."""
+    return "sqlite"
 
 
 @pytest.fixture
-def cli_any_store(store_kind, request, tmp_path, monkeypatch, capsys) -> Cli:
-    url = request.getfixturevalue("pg_dsn") if store_kind == "postgres" else None
-    environment(monkeypatch, tmp_path, url)
-    return Cli(tmp_path, capsys)
+def cli(registry_environ, open_registry, tmp_path, monkeypatch, capsys) -> Cli:
+    environment(monkeypatch, tmp_path, registry_environ)
+    return Cli(tmp_path, capsys, open_registry)
+
+
+@pytest.fixture
+def cli_any_store(cli) -> Cli:
+    """The CLI over SQLite or PostgreSQL: a test using it is parametrised with ANY_STORE."""
+    return cli
+
+
+ANY_STORE = pytest.mark.parametrize("store_kind", ["sqlite", "postgres"])
 
 
 @pytest.fixture
@@ -223,6 +237,7 @@ def test_init_creates_the_store_and_the_keystore(cli):
     assert cli.position() == 0
 
 
+@ANY_STORE
 def test_demo_twice_adds_nothing_the_second_time(cli_any_store):
     cli = cli_any_store
     first = cli.ok("demo", "--json").json()
@@ -265,6 +280,7 @@ def test_demo_documents_verify_from_an_export(cli):
 # --- issuers and keys ------------------------------------------------------------------------------
 
 
+@ANY_STORE
 def test_issuer_register_show_list_did_and_keys(cli_any_store):
     cli = cli_any_store
     assert cli.ok("issuer", "register", "--slug", "acme", "--name", "Acme Academy",

@@ -6,15 +6,14 @@ import hashlib
 import json
 
 import base58
-import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pyld import jsonld
 
-from registry.application import Award, Config, Registry
-from registry.keystore import Keystore
-from registry.store.append_only import enforce_append_only
+from registry.commands import Actor, Award
 from registry.vc import contexts
+
+OPERATOR = Actor("test")
 
 
 def _normalize(document: dict) -> str:
@@ -39,25 +38,25 @@ def independently_verified(document: dict, public_key_multibase: str) -> bool:
     return True
 
 
-@pytest.fixture
-def app(tmp_path, store_env) -> Registry:
-    registry = Registry(config=Config(public_url="https://badges.test", keys_dir=tmp_path / "keys"),
-                        keystore=Keystore(tmp_path / "keys"), env=store_env)
-    enforce_append_only(registry)
-    return registry
+def active_key(registry, slug: str) -> str:
+    """The organisation's one active key, as a Multikey."""
+    [key] = [k.public_key_multibase for k in registry.queries.keys(slug) if k.state == "active"]
+    return key
 
 
-def test_credentials_and_endorsements_verify_through_pyld_and_cryptography(app):
-    app.register_issuer(slug="acme", name="Acme Academy", actor="test")
-    app.register_issuer(slug="partner", name="Partner B.V.", actor="test")
-    achievement = app.define_achievement(issuer="acme", actor="test", definition={
+def test_credentials_and_endorsements_verify_through_pyld_and_cryptography(registry):
+    commands = registry.commands
+    commands.issuers.register(slug="acme", name="Acme Academy", actor=OPERATOR)
+    commands.issuers.register(slug="partner", name="Partner B.V.", actor=OPERATOR)
+    achievement = commands.achievements.define(issuer="acme", actor=OPERATOR, definition={
         "name": "Teamwork: Excellent", "description": "Works well with others.",
         "criteria": {"narrative": "Scored 85% or more."}, "tag": ["soft skills"]}).id
-    credential = app.issue_credential(Award("learner@example.org", achievement, "91%"), actor="test")
-    endorsement = app.endorse(by="partner", subject=achievement, comment="Recognised by us.", actor="test")
+    credential = commands.credentials.issue(Award("learner@example.org", achievement, "91%"), actor=OPERATOR)
+    endorsement = commands.endorsements.endorse(by="partner", subject=achievement, comment="Recognised by us.",
+                                                actor=OPERATOR)
 
-    acme_key = app.issuer("acme").active_key.public_key_multibase
-    partner_key = app.issuer("partner").active_key.public_key_multibase
+    acme_key = active_key(registry, "acme")
+    partner_key = active_key(registry, "partner")
     assert independently_verified(credential.document, acme_key)
     assert independently_verified(endorsement.document, partner_key)
 

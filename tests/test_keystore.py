@@ -13,16 +13,16 @@ import stat
 from pathlib import Path
 
 import base58
+import msgspec
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from registry.application import Award, Config, Registry
 from registry.cli import main
+from registry.commands import Actor, Award
 from registry.keystore import Keystore, KeystoreError
-from registry.store.append_only import enforce_append_only
 from registry.vc.errors import DocumentError
 from registry.vc.multikey import decode_public_key
 
@@ -212,29 +212,28 @@ def test_recipient_references_are_keyed_stable_and_case_insensitive(tmp_path):
 # --- private keys never leave the keystore ---------------------------------------------------------
 
 
-def test_private_keys_never_reach_the_event_store(store_env, store_kind, raw_db, tmp_path):
-    keys = tmp_path / "keys"
-    app = Registry(config=Config(public_url="https://badges.test", keys_dir=keys),
-                   keystore=Keystore(keys), env=store_env)
-    enforce_append_only(app)
-    app.register_issuer(slug="acme", name="Acme", actor="t")
-    app.register_issuer(slug="techbouw", name="Techbouw", actor="t")
-    badge = app.define_achievement(issuer="acme", actor="t", definition={
+def test_private_keys_never_reach_the_event_store(registry, clock, store_kind, raw_db, tmp_path):
+    keys = tmp_path / "keys"  # the registry's keystore (REGISTRY_KEYS)
+    commands, actor = registry.commands, Actor("t")
+    commands.issuers.register(slug="acme", name="Acme", actor=actor)
+    commands.issuers.register(slug="techbouw", name="Techbouw", actor=actor)
+    badge = commands.achievements.define(issuer="acme", actor=actor, definition={
         "name": "Teamwork", "description": "d", "criteria": {"narrative": "n"}}).id
-    app.issue_credential(Award("a@example.org", badge), actor="t")
-    app.rotate_key("acme", actor="t")
-    app.issue_credential(Award("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", badge), actor="t")
-    vm = app.issuer("acme").active_key.verification_method
-    app.report_key_compromise("acme", verification_method=vm, since=app.clock(), actor="t")
-    app.endorse(by="techbouw", subject="acme", comment="Trusted.", actor="t")
+    commands.credentials.issue(Award("a@example.org", badge), actor=actor)
+    commands.issuers.rotate_key("acme", actor=actor)
+    commands.credentials.issue(Award("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", badge),
+                               actor=actor)
+    [vm] = [k.verification_method for k in registry.queries.keys("acme") if k.state == "active"]
+    commands.issuers.report_compromise("acme", verification_method=vm, since=clock(), actor=actor)
+    commands.endorsements.endorse(by="techbouw", subject="acme", comment="Trusted.", actor=actor)
     secrets = private_keys(keys)
     assert len(secrets) == 4  # acme's three keys and techbouw's one
 
-    exported = "\n".join(json.dumps(e) for e in app.export_events()).encode()
+    exported = b"\n".join(msgspec.json.encode(e) for e in registry.queries.export())
     assert leaks(exported, secrets) == []
     table = "stored_events" if store_kind == "sqlite" else "registry_events"
     rows = raw_db.execute(f"SELECT * FROM {table}")
-    assert len(rows) == app.max_position()
+    assert len(rows) == registry.store.max_position()
     stored = b"\n".join(bytes(cell) if isinstance(cell, (bytes, memoryview)) else str(cell).encode()
                         for row in rows for cell in row)
     assert leaks(stored, secrets) == []
@@ -250,9 +249,10 @@ def test_private_keys_never_appear_in_cli_output(tmp_path, monkeypatch, capsys):
     output = []
 
     def run(*argv: str) -> None:
-        main(list(argv))
+        status = main(list(argv))
         captured = capsys.readouterr()
         output.append(captured.out + captured.err)
+        assert status == 0, (argv, captured.err)  # the output searched is the command's real answer
 
     run("demo", "--json")
     run("issuer", "list", "--json")

@@ -6,9 +6,9 @@ pages as a person does."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from html import unescape
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +19,16 @@ from registry.api import create_app
 from registry.api.pages import log, network
 from registry.api.pages.i18n import EN, NL, TEXTS, choose_language
 from registry.api.pages.rendering import TEMPLATES
-from registry.application import Registry
+from registry.bootstrap import Registry
+from registry.commands import Actor
 from registry.demo import build
 from registry.domain import Credential
-from registry.store.settings import StoreSettings, eventsourcing_env
-from test_api_support import make_registry
+from registry.projections import queries as read_side
 
 ROOT = Path(__file__).resolve().parents[1]
+OPERATOR = Actor("test")
+# The read-only tests look at the demo over SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("store_kind", ["sqlite"])
 
 
 class Site:
@@ -34,8 +37,11 @@ class Site:
         self.registry = registry
         self.client = TestClient(create_app(registry))
         self.client.__enter__()
-        self.achievements = {a.name: str(a.id) for a in registry.list_achievements("softskills4eu")}
-        issued = [registry.credential(e.originator_id) for e in registry.events_of(Credential.Issued)]
+        listed = registry.queries.achievements(issuer="softskills4eu", limit=1000)
+        assert listed.next_cursor is None
+        self.achievements = {a.name: a.id for a in listed.items}
+        issued = [registry.queries.credential(str(e.originator_id))
+                  for e in registry.store.events_of(Credential.Issued)]
         self.valid = next(c for c in reversed(issued) if c.status == "active")
         self.active = [c for c in issued if c.status == "active"]
 
@@ -57,19 +63,19 @@ class Site:
 
 
 @pytest.fixture
-def site(store_env, tmp_path) -> Iterator[Site]:
+def site(registry) -> Iterator[Site]:
     """A demo registry over SQLite and PostgreSQL (a fresh one per test: some tests write)."""
-    made = Site(make_registry(store_env, tmp_path))
+    made = Site(registry)
     yield made
     made.close()
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[Site]:
-    """One demo registry over SQLite for the read-only tests."""
-    home = Path(tempfile.mkdtemp(prefix="registry-pages-"))
-    env = eventsourcing_env(StoreSettings.from_environ({"REGISTRY_HOME": str(home / "data")}))
-    made = Site(make_registry(env, home))
+@pytest.fixture
+def demo(registry) -> Iterator[Site]:
+    """A demo registry for the read-only tests (over SQLite: the tests using it say SQLITE_ONLY).
+    The demo takes a fraction of a second to build, so each test gets its own."""
+    assert registry.settings.store.database == "sqlite", "mark the test @SQLITE_ONLY"
+    made = Site(registry)
     yield made
     made.close()
 
@@ -104,10 +110,10 @@ def test_every_page_answers_in_english_and_dutch_with_accessible_markup(site):
 def test_home_figures_follow_the_log(site):
     assert figures(site.get("/pages").text) == {"issuers": 6, "achievements": 18, "issued": 32, "revoked": 1,
                                                 "endorsements": 9, "withdrawn": 1}
-    site.registry.revoke_credential(str(site.active[0].id), reason="issued in error", actor="test")
+    site.registry.commands.credentials.revoke(site.active[0].id, reason="issued in error", actor=OPERATOR)
     html = site.get("/pages?lang=nl").text
     assert figures(html)["revoked"] == 2
-    month = site.active[0].created_on.strftime("%Y-%m")
+    month = site.registry.queries.credential_status(site.active[0].id).issued_at[:7]  # UTC, as shown
     assert f'<time datetime="{month}">' in html and "Credentials ingetrokken" in html
 
 
@@ -125,6 +131,7 @@ def test_the_event_log_filters_by_organisation_and_type(site):
 # --- pages over the module's SQLite demo ---------------------------------------------------------------
 
 
+@SQLITE_ONLY
 def test_language_comes_from_the_query_then_accept_language_then_english(demo):
     assert choose_language(None, "nl-NL,nl;q=0.9,en;q=0.8") == "nl"
     assert choose_language(None, "de-DE, en;q=0.5, nl;q=0.7") == "nl"
@@ -144,9 +151,10 @@ def test_language_comes_from_the_query_then_accept_language_then_english(demo):
     assert root.status_code == 302 and root.headers["location"] == "/pages?lang=nl"
 
 
+@SQLITE_ONLY
 def test_an_organisation_page_has_profile_key_timeline_achievements_and_endorsements(demo):
     html = demo.get("/pages/issuers/softskills4eu").text
-    consortium = demo.registry.issuer("softskills4eu")
+    consortium = demo.registry.queries.issuer("softskills4eu")
     assert consortium.did in html and 'href="/issuers/softskills4eu/did.json"' in html
     assert re.findall(r'<li class="(key_\w+)">', html) == ["key_added", "key_retired", "key_added"]
     assert html.count('href="/pages/achievements/') >= 18
@@ -160,17 +168,18 @@ def test_an_organisation_page_has_profile_key_timeline_achievements_and_endorsem
 
 
 def test_a_compromised_key_is_on_the_timeline(site):
-    techbouw = site.registry.issuer("techbouw")
-    old = techbouw.active_key
-    site.registry.rotate_key("techbouw", actor="test")
-    site.registry.report_key_compromise("techbouw", verification_method=old.verification_method,
-                                        since=old.added_at, actor="test")
+    [old] = [k for k in site.registry.queries.keys("techbouw") if k.state == "active"]
+    site.registry.commands.issuers.rotate_key("techbouw", actor=OPERATOR)
+    site.registry.commands.issuers.report_compromise(
+        "techbouw", verification_method=old.verification_method,
+        since=datetime.fromisoformat(old.added_at), actor=OPERATOR)
     html = site.get("/pages/issuers/techbouw").text
     assert re.findall(r'<li class="(key_\w+)">', html) == [
         "key_added", "key_compromised", "key_retired", "key_added", "key_compromise_reported"]
     assert "Key distrusted (compromised) from" in html and "badge key-compromised" in html
 
 
+@SQLITE_ONLY
 def test_an_achievement_page_has_criteria_levels_requirements_and_endorsements(demo):
     a = demo.achievements
     read = texts(demo.get(f"/pages/achievements/{a['Social skills: Good']}").text)
@@ -186,6 +195,7 @@ def test_an_achievement_page_has_criteria_levels_requirements_and_endorsements(d
     assert "This achievement has no levels." in texts(html)
 
 
+@SQLITE_ONLY
 def test_the_network_is_an_accessible_svg_with_a_text_alternative(demo):
     html = demo.get("/pages/network").text
     svg = re.findall(r"<svg .*?</svg>", html, re.S)[0]
@@ -216,6 +226,7 @@ def test_the_network_layout_is_deterministic_and_inside_the_picture():
     assert there.path and back.path and there.path != back.path  # the two arcs bow apart
 
 
+@SQLITE_ONLY
 def test_verify_reports_valid_and_invalid_credentials_and_refuses_what_is_not_one(demo):
     valid = demo.valid.document
     response = demo.client.post("/pages/verify", files={"file": ("credential.json", valid.encode(), "application/json")},
@@ -241,29 +252,32 @@ def test_verify_reports_valid_and_invalid_credentials_and_refuses_what_is_not_on
     assert response.status_code in (400, 413) and response.headers["content-type"].startswith("text/html")
 
 
+@SQLITE_ONLY
 def test_the_event_log_pages_in_log_order(demo):
     html = demo.get("/pages/events").text
     positions = [int(p) for p in re.findall(r'<th scope="row" class="num">(\d+)</th>', html)]
-    assert positions == list(range(1, log.PAGE_SIZE + 1))
+    assert positions == list(range(1, read_side.LOG_PAGE + 1))
     assert 'href="/pages/events?after=50&amp;lang=en"' in html
-    last = demo.registry.max_position()
+    last = demo.registry.store.max_position()
     html = demo.get(f"/pages/events?after={last - 3}").text
     assert [int(p) for p in re.findall(r'<th scope="row" class="num">(\d+)</th>', html)] == [last - 2, last - 1, last]
     assert "Next events" not in html and "First events" in html
     assert "No events match" in demo.get(f"/pages/events?after={last}").text
-    for after in range(0, last, log.PAGE_SIZE):  # the whole log: recipients only as stored
+    for after in range(0, last, read_side.LOG_PAGE):  # the whole log: recipients only as stored
         assert "@example.org" not in demo.get(f"/pages/events?after={after}").text
 
 
+@SQLITE_ONLY
 def test_pages_forbid_scripts_and_foreign_content(demo):
     policy = demo.get("/pages").headers["content-security-policy"]
     assert "default-src 'none'" in policy and "script-src" not in policy and "form-action 'self'" in policy
     assert "<script" not in demo.get("/pages/verify").text
 
 
+@SQLITE_ONLY
 def test_the_organisation_filter_reads_a_bounded_part_of_the_log_per_page(demo, monkeypatch):
-    monkeypatch.setattr(log, "SCAN_BUDGET", 40)
-    monkeypatch.setattr(log, "BATCH", 20)
+    monkeypatch.setattr(read_side, "LOG_SCAN_BUDGET", 40)
+    monkeypatch.setattr(read_side, "LOG_BATCH", 20)
     found, after, requests = [], 0, 0
     while after is not None and requests < 50:
         html = demo.get(f"/pages/events?issuer=leerhuis-oost&after={after}").text
@@ -272,9 +286,10 @@ def test_the_organisation_filter_reads_a_bounded_part_of_the_log_per_page(demo, 
         following = re.findall(r'rel="next" href="/pages/events\?issuer=leerhuis-oost&amp;after=(\d+)', html)
         after = int(following[0]) if following else None
     assert found.count("Endorsement.Withdrawn") == 1 and len(found) == 6
-    assert requests == -(-demo.registry.max_position() // 40)  # each request read at most 40 events
+    assert requests == -(-demo.registry.store.max_position() // 40)  # each request read at most 40 events
 
 
+@SQLITE_ONLY
 def test_bad_input_is_a_page_that_says_so(demo):
     for path, status, message in (
         ("/pages/events?after=abc", 400, "'abc' is not a position in the log"),

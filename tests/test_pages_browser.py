@@ -65,12 +65,19 @@ def site() -> Iterator[Site]:
            "REGISTRY_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     env.pop("REGISTRY_DATABASE_URL", None)
     env.pop("REGISTRY_KEYSTORE_PASSPHRASE", None)
+    # Module-scoped (one server for every test), so not the per-test `open_registry` fixture: the
+    # composition root itself, over the same environment `registry serve` reads below.
     registry = open_registry(env)
-    build(registry)
-    issued = [registry.credential(e.originator_id) for e in registry.events_of(Credential.Issued)]
-    valid = next(c for c in reversed(issued) if c.status == "active")  # signed after the key rotation
-    achievements = {a.name: str(a.id) for a in registry.list_achievements("softskills4eu")}
-    registry.close()
+    try:
+        build(registry)
+        issued = [registry.queries.credential(str(e.originator_id))
+                  for e in registry.store.events_of(Credential.Issued)]
+        valid = next(c for c in reversed(issued) if c.status == "active")  # signed after the key rotation
+        listed = registry.queries.achievements(issuer="softskills4eu", limit=1000)
+        assert listed.next_cursor is None
+        achievements = {a.name: a.id for a in listed.items}
+    finally:
+        registry.close()
     log = (home / "server.log").open("w")
     server = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--port", str(port),
                                "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)

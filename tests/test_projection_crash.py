@@ -10,10 +10,9 @@ import subprocess
 import sys
 import time
 
-from registry.bootstrap import open_registry
 from registry.projections import PROJECTIONS, ReadModel
 
-from test_projections import environment, positions_row, snapshot, synthetic_log  # noqa: F401
+from test_projections import environment, positions_row, read_model, snapshot, synthetic_log  # noqa: F401
 
 
 def read_positions(model: ReadModel) -> dict[str, int]:
@@ -23,11 +22,11 @@ def read_positions(model: ReadModel) -> dict[str, int]:
         return {}
 
 
-def test_killed_mid_catch_up_then_restarted_equals_a_rebuild(environment):  # noqa: F811
-    app = open_registry(environment)
-    made = synthetic_log(app, credentials=3000)
-    latest = app.max_position()
-    model = ReadModel(app)  # creates the tables; catches up nothing by itself
+def test_killed_mid_catch_up_then_restarted_equals_a_rebuild(environment, open_registry):  # noqa: F811
+    registry = open_registry()  # creates the tables; catches up nothing by itself
+    made = synthetic_log(registry.store, credentials=3000)
+    latest = registry.store.max_position()
+    model = read_model(registry)  # only read here until the end: never catches up itself
     command = [sys.executable, "-m", "registry.cli", "projections", "run", "--once", "--batch-size", "20"]
     env = {**os.environ, **environment}
 
@@ -52,8 +51,7 @@ def test_killed_mid_catch_up_then_restarted_equals_a_rebuild(environment):  # no
     assert read_positions(model) == {p.name: latest for p in PROJECTIONS}
     resumed = snapshot(model)
 
-    model.rebuild()
+    model.runner.rebuild()
     assert snapshot(model) == resumed
     assert len(resumed["credential_status"]) == len(made["credentials"]) > 2000
     model.close()
-    app.close()

@@ -10,24 +10,24 @@ import hashlib
 import json
 import threading
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.application import Award, Config, Registry
-from registry.application.registry import xsd_datetime
 from registry.cli import main
+from registry.commands import Actor, Award
 from registry.domain import Credential, NotFound
+from registry.domain.identity import issuer_id
 from registry.domain.status_list import LIST_SIZE, StatusListSlot, status_slot_id
 from registry.keystore import Keystore
-from registry.store.append_only import enforce_append_only
 from registry.vc import jsonld, proofs, schema
 from registry.vc import status_list as sl
+from registry.vc.errors import DocumentError
 from registry.vc.multikey import decode_public_key
+from registry.vc.openbadges import xsd_datetime
 
-ACTOR = "test"
+OPERATOR = Actor("test")
 PUBLIC_URL = "https://badges.test"
 LEARNER_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 
@@ -127,35 +127,64 @@ def test_encoding_rejects_indexes_outside_the_list():
 # --- the registry ----------------------------------------------------------------------------------
 
 
-def new_registry(store_env, tmp_path: Path) -> Registry:
-    registry = Registry(config=Config(public_url=PUBLIC_URL, keys_dir=tmp_path / "keys"),
-                        keystore=Keystore(tmp_path / "keys"), env=store_env)
-    enforce_append_only(registry)
-    return registry
-
-
 @pytest.fixture
-def app(store_env, tmp_path) -> Registry:
-    registry = new_registry(store_env, tmp_path)
-    registry.register_issuer(slug="acme", name="Acme Academy", actor=ACTOR)
+def registry(registry):
+    """The registry (SQLite and PostgreSQL) with one hosted issuer, acme."""
+    registry.commands.issuers.register(slug="acme", name="Acme Academy", actor=OPERATOR)
     return registry
 
 
-def badge(app: Registry, name: str = "Teamwork") -> str:
-    return app.define_achievement(issuer="acme", actor=ACTOR, requires=[], definition={
+def badge(registry, name: str = "Teamwork") -> str:
+    return registry.commands.achievements.define(issuer="acme", actor=OPERATOR, requires=[], definition={
         "name": name, "description": "Works well with others.", "criteria": {"narrative": "Observed."}}).id
 
 
-def issue(app: Registry, achievement: str, recipient: str = LEARNER_DID):
-    return app.issue_credential(Award(recipient, achievement), actor=ACTOR)
+def issue(registry, achievement: str, recipient: str = LEARNER_DID):
+    return registry.commands.credentials.issue(Award(recipient, achievement), actor=OPERATOR)
 
 
-def events_of(app: Registry, cls) -> list:
-    return list(app.events_of(cls))
+def events_of(registry, cls) -> list:
+    return list(registry.store.events_of(cls))
 
 
-def test_every_issued_credential_carries_one_revocation_entry(app):
-    written = issue(app, badge(app))
+def list_url(registry, number: int = 1) -> str:
+    return registry.settings.config.status_list_url("acme", number)
+
+
+def active_key(registry):
+    (key,) = [k for k in registry.queries.keys("acme") if k.state == "active"]
+    return key
+
+
+def check_status(registry, credential: dict, lists: dict[str, dict]) -> tuple[bool, str]:
+    """(ok, reason) for the credential's status entry against list credentials a verifier holds,
+    the lists' proofs counting only with keys the credential's issuer registered here."""
+    issuer_ref = credential.get("issuer")
+    did = issuer_ref.get("id") if isinstance(issuer_ref, dict) else issuer_ref
+    issuer = registry.queries.issuer_of_did(did)
+    assert issuer is not None, f"{did} is not registered here"
+    registered = {k.verification_method: k.public_key_multibase for k in registry.queries.keys(issuer.id)}
+
+    def resolve(vm: str) -> bytes | None:
+        try:
+            return decode_public_key(registered[vm]) if vm in registered else None
+        except DocumentError:
+            return None
+
+    return sl.check_entry(credential, lists, resolve)
+
+
+def verified_status(registry, credential: dict, lists: dict[str, dict]) -> tuple[str, str]:
+    """(outcome, reason) of the status check when the registry verifies a copy of the credential it
+    did not log (so a list credential the verifier holds answers, not the registry's records)."""
+    copy = {**credential, "name": "a copy the registry never logged"}
+    check = registry.queries.verify(copy, lists).find("status")
+    assert check is not None
+    return check.outcome, check.reason
+
+
+def test_every_issued_credential_carries_one_revocation_entry(registry):
+    written = issue(registry, badge(registry))
     status = written.document["credentialStatus"]
     index = int(status["statusListIndex"])
     url = f"{PUBLIC_URL}/status-lists/acme/1"
@@ -164,49 +193,58 @@ def test_every_issued_credential_carries_one_revocation_entry(app):
                       "statusListCredential": url}
     jsonld.assert_terms_defined(written.document)  # every term is signed, none dropped
     assert schema.check(written.document).ok and not schema.check(written.document).warnings
-    assert app.verify_document(written.document).valid
-    [issued] = [e for e in events_of(app, Credential.Issued) if str(e.originator_id) == written.id]
+    assert registry.queries.verify(written.document).valid
+    [issued] = [e for e in events_of(registry, Credential.Issued) if str(e.originator_id) == written.id]
     assert (issued.status_list, issued.status_list_index) == (url, index)
-    [slot] = events_of(app, StatusListSlot.Allocated)
-    assert slot.originator_id == status_slot_id(app.issuer("acme").id, "revocation", 1, index)
+    [slot] = events_of(registry, StatusListSlot.Allocated)
+    assert slot.originator_id == status_slot_id(issuer_id("acme"), "revocation", 1, index)
     assert (slot.list_number, slot.index, str(slot.credential_id)) == (1, index, written.id)
 
 
-def test_indexes_are_never_handed_out_twice_also_within_a_batch(app, monkeypatch):
-    achievement = badge(app)
+def test_indexes_are_never_handed_out_twice_also_within_a_batch(registry, monkeypatch):
+    achievement = badge(registry)
     # A draw that repeats itself: the allocator must skip taken entries, in the store and in the batch.
     draws = iter([3, 3, 5, 3, 5, 9, 3, 5, 9, 11, 3, 5, 9, 11, 13])
-    monkeypatch.setattr("registry.application.status_lists.secrets.randbelow", lambda n: next(draws))
-    first = issue(app, achievement)
-    batch = app.issue_batch([Award(f"learner{i}@example.org", achievement) for i in range(4)], actor=ACTOR)
+    monkeypatch.setattr("registry.commands.status_lists.secrets.randbelow", lambda n: next(draws))
+    first = issue(registry, achievement)
+    batch = registry.commands.credentials.issue_batch(
+        [Award(f"learner{i}@example.org", achievement) for i in range(4)], actor=OPERATOR)
     indexes = [int(d["credentialStatus"]["statusListIndex"]) for d in [first.document, *batch.documents]]
     assert indexes == [3, 5, 9, 11, 13]
 
 
-def test_lists_roll_over_when_the_capacity_is_reached(app):
-    app.status_list_capacity = 2
-    achievement = badge(app)
-    urls = [issue(app, achievement).document["credentialStatus"]["statusListCredential"] for _ in range(3)]
-    batch = app.issue_batch([Award(f"l{i}@example.org", achievement) for i in range(3)], actor=ACTOR)
+def test_lists_roll_over_when_the_capacity_is_reached(registry):
+    registry.commands.credentials.slots.capacity = 2
+    achievement = badge(registry)
+    urls = [issue(registry, achievement).document["credentialStatus"]["statusListCredential"] for _ in range(3)]
+    batch = registry.commands.credentials.issue_batch(
+        [Award(f"l{i}@example.org", achievement) for i in range(3)], actor=OPERATOR)
     urls += [d["credentialStatus"]["statusListCredential"] for d in batch.documents]
     assert [u.rsplit("/", 1)[1] for u in urls] == ["1", "1", "2", "2", "3", "3"]
-    assert app.status_list_lists("acme") == [1, 2, 3]
+    # acme's lists are exactly 1, 2 and 3: each is published, a fourth is not.
+    assert [registry.queries.status_list_exists(list_url(registry, n)) for n in (1, 2, 3, 4)] == [
+        True, True, True, False]
+    assert [registry.commands.status_lists.sign("acme", n)["id"] for n in (1, 2, 3)] == [
+        list_url(registry, n) for n in (1, 2, 3)]
+    with pytest.raises(NotFound, match="issuer acme has no status list 4"):
+        registry.commands.status_lists.sign("acme", 4)
 
 
-def test_concurrent_issuance_drawing_the_same_index_collides_and_retries(app, store_env, tmp_path, monkeypatch):
+def test_concurrent_issuance_drawing_the_same_index_collides_and_retries(registry, open_registry, monkeypatch):
     """Two processes draw the same entry; the event store refuses the second slot, the loser's use
     case runs again and draws anew."""
-    achievement = badge(app)
-    other = new_registry(store_env, tmp_path)
+    achievement = badge(registry)
+    other = open_registry()
     lock = threading.Lock()
     draws = {"first": iter([42, 43]), "second": iter([42, 43])}
-    monkeypatch.setattr("registry.application.status_lists.secrets.randbelow",
+    monkeypatch.setattr("registry.commands.status_lists.secrets.randbelow",
                         lambda n: next(draws[threading.current_thread().name]))
     both_drawn = threading.Barrier(2, timeout=20)
     outcomes: dict[str, object] = {}
 
-    def run(name: str, registry: Registry) -> None:
-        commit, waiting = registry.commit, [True]
+    def run(name: str, registry) -> None:
+        store = registry.store
+        commit, waiting = store.commit, [True]
 
         def gated(*aggregates):
             if waiting[0]:
@@ -214,71 +252,75 @@ def test_concurrent_issuance_drawing_the_same_index_collides_and_retries(app, st
                 both_drawn.wait()
             return commit(*aggregates)
 
-        registry.commit = gated
+        store.commit = gated
         try:
             outcomes[name] = issue(registry, achievement, f"{name}@example.org")
         except Exception as exc:  # noqa: BLE001 - the test checks the outcome
             with lock:
                 outcomes[name] = exc
 
-    threads = [threading.Thread(target=run, name=n, args=(n, r)) for n, r in (("first", app), ("second", other))]
+    threads = [threading.Thread(target=run, name=n, args=(n, r)) for n, r in (("first", registry), ("second", other))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
     indexes = sorted(int(o.document["credentialStatus"]["statusListIndex"]) for o in outcomes.values())
     assert indexes == [42, 43]
-    assert sorted(e.index for e in events_of(app, StatusListSlot.Allocated)) == [42, 43]
+    assert sorted(e.index for e in events_of(registry, StatusListSlot.Allocated)) == [42, 43]
 
 
-def test_the_list_decodes_to_exactly_the_revoked_set(app):
-    achievement = badge(app)
-    written = [issue(app, achievement) for _ in range(6)]
+def test_the_list_decodes_to_exactly_the_revoked_set(registry):
+    achievement = badge(registry)
+    written = [issue(registry, achievement) for _ in range(6)]
     index = {w.id: int(w.document["credentialStatus"]["statusListIndex"]) for w in written}
-    app.revoke_credential(written[0].id, reason="fraud", actor=ACTOR)
-    app.revoke_credential(written[3].id, reason="error", actor=ACTOR)
-    app.suspend_credential(written[1].id, reason="inquiry", actor=ACTOR)  # answered by the registry, not listed
-    issuer = app.issuer("acme")
-    assert app.revoked_indexes(issuer.id, 1) == {index[written[0].id], index[written[3].id]}
-    document = app.status_list_credential("acme")
+    credentials = registry.commands.credentials
+    credentials.revoke(written[0].id, reason="fraud", actor=OPERATOR)
+    credentials.revoke(written[3].id, reason="error", actor=OPERATOR)
+    credentials.suspend(written[1].id, reason="inquiry", actor=OPERATOR)  # answered by the registry, not listed
+    issuer = registry.queries.issuer("acme")
+    assert registry.queries.revoked_indexes(list_url(registry)) == {index[written[0].id], index[written[3].id]}
+    document = registry.commands.status_lists.sign("acme")
     subject = document["credentialSubject"]
     assert document["id"] == f"{PUBLIC_URL}/status-lists/acme/1" and document["issuer"] == issuer.did
     assert document["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
     assert subject == {"id": f"{document['id']}#list", "type": "BitstringStatusList",
                        "encodedList": sl.encode({index[written[0].id], index[written[3].id]}),
                        "statusPurpose": "revocation"}
-    key = issuer.active_key
+    key = active_key(registry)
     assert proofs.verify(document, lambda vm: decode_public_key(key.public_key_multibase)
                          if vm == key.verification_method else None).ok
     lists = {document["id"]: document}
-    assert app.check_status(written[0].document, lists) == (
-        False, f"revocation: entry {index[written[0].id]} of {document['id']} is set")
-    ok, reason = app.check_status(written[1].document, lists)  # suspended: not in the list
+    revoked_reason = f"revocation: entry {index[written[0].id]} of {document['id']} is set"
+    assert check_status(registry, written[0].document, lists) == (False, revoked_reason)
+    assert verified_status(registry, written[0].document, lists) == ("fail", revoked_reason)
+    ok, reason = check_status(registry, written[1].document, lists)  # suspended: not in the list
     assert ok and reason.startswith("not revoked")
+    assert verified_status(registry, written[1].document, lists) == ("pass", reason)
 
 
-def test_the_signed_list_is_cached_until_a_revocation_changes_it(app, store_env, tmp_path):
-    written = issue(app, badge(app))
-    other = new_registry(store_env, tmp_path)  # a second process on the same store
-    first = app.status_list_credential("acme")
-    assert other.status_list_credential("acme")["credentialSubject"] == first["credentialSubject"]
-    app.clock = lambda: datetime(2031, 1, 1, tzinfo=timezone.utc)
-    assert app.status_list_credential("acme") == first  # same proof: not re-signed
-    other.revoke_credential(written.id, reason="fraud", actor=ACTOR)
-    second = app.status_list_credential("acme")  # the revocation is read from the log
+def test_the_signed_list_is_cached_until_a_revocation_changes_it(registry, open_registry, clock):
+    written = issue(registry, badge(registry))
+    other = open_registry()  # a second process on the same store
+    first = registry.commands.status_lists.sign("acme")
+    assert other.commands.status_lists.sign("acme")["credentialSubject"] == first["credentialSubject"]
+    clock.now = datetime(2031, 1, 1, tzinfo=timezone.utc)
+    assert registry.commands.status_lists.sign("acme") == first  # same proof: not re-signed
+    other.commands.credentials.revoke(written.id, reason="fraud", actor=OPERATOR)
+    second = registry.commands.status_lists.sign("acme")  # the revocation is read from the log
     assert second["validFrom"] == "2031-01-01T00:00:00Z" and second["proof"] != first["proof"]
-    assert app.revoked_indexes(app.issuer("acme").id, 1) == {
+    assert registry.queries.revoked_indexes(list_url(registry)) == {
         int(written.document["credentialStatus"]["statusListIndex"])}
 
 
-def test_an_unknown_list_is_refused(app):
+def test_an_unknown_list_is_refused(registry):
     with pytest.raises(NotFound, match="issuer acme has no status list 2"):
-        app.status_list_credential("acme", 2)
+        registry.commands.status_lists.sign("acme", 2)
 
 
-def test_version_1_issued_events_still_decode(app):
-    written = issue(app, badge(app))
-    [notification] = [n for n in app.recorder.select_notifications(start=1, limit=100)
+def test_version_1_issued_events_still_decode(registry):
+    written = issue(registry, badge(registry))
+    store = registry.store
+    [notification] = [n for n in store.recorder.select_notifications(start=1, limit=100)
                       if n.topic.endswith("Credential.Issued")]
     state = json.loads(notification.state)
     for newer in ("status_list", "status_list_index", "class_version"):
@@ -286,7 +328,7 @@ def test_version_1_issued_events_still_decode(app):
     old = type(notification)(id=notification.id, originator_id=notification.originator_id,
                              originator_version=1, topic=notification.topic,
                              state=json.dumps(state).encode())
-    event = app.mapper.to_domain_event(old)
+    event = store.mapper.to_domain_event(old)
     assert (event.status_list, event.status_list_index) == (None, None)
     assert str(event.originator_id) == written.id
 
@@ -295,23 +337,24 @@ def test_version_1_issued_events_still_decode(app):
 
 
 @pytest.fixture
-def revoked(app):
-    written = issue(app, badge(app))
-    app.revoke_credential(written.id, reason="fraud", actor=ACTOR)
-    return app, written.document, app.status_list_credential("acme")
+def revoked(registry):
+    written = issue(registry, badge(registry))
+    registry.commands.credentials.revoke(written.id, reason="fraud", actor=OPERATOR)
+    return registry, written.document, registry.commands.status_lists.sign("acme")
 
 
-def _signed_list(app: Registry, encoded: str, **changes) -> dict:
-    issuer = app.issuer("acme")
-    key = issuer.active_key
+def _signed_list(registry, clock, encoded: str, **changes) -> dict:
+    issuer = registry.queries.issuer("acme")
+    key = active_key(registry)
+    keystore = Keystore(registry.settings.keys_dir)  # the registry's keystore (REGISTRY_KEYS)
     document = sl.status_list_credential(f"{PUBLIC_URL}/status-lists/acme/1", issuer.did, encoded,
-                                         valid_from=xsd_datetime(app.clock()))
+                                         valid_from=xsd_datetime(clock()))
     document.update(changes)
-    return proofs.sign(document, app.keystore.signer(key.public_key_multibase, key.verification_method))
+    return proofs.sign(document, keystore.signer(key.public_key_multibase, key.verification_method))
 
 
-def test_check_entry_reasons(revoked):
-    app, credential, document = revoked
+def test_check_entry_reasons(revoked, clock):
+    registry, credential, document = revoked
     url = document["id"]
     index = credential["credentialStatus"]["statusListIndex"]
     tampered = json.loads(json.dumps(document))
@@ -319,23 +362,29 @@ def test_check_entry_reasons(revoked):
     cases = [
         ({}, f"status list {url} was not given"),
         ({url: tampered}, f"the proof of {url} does not verify"),
-        ({url: _signed_list(app, sl.encode([], 65536))}, "has 65536 entries; at least 131072 are required"),
-        ({url: _signed_list(app, "zNotBase64url")}, "(prefix 'u'), got prefix 'z'"),
-        ({url: _signed_list(app, sl.encode([]), issuer="did:web:elsewhere.example")},
+        ({url: _signed_list(registry, clock, sl.encode([], 65536))}, "has 65536 entries; at least 131072 are required"),
+        ({url: _signed_list(registry, clock, "zNotBase64url")}, "(prefix 'u'), got prefix 'z'"),
+        ({url: _signed_list(registry, clock, sl.encode([]), issuer="did:web:elsewhere.example")},
          "is issued by 'did:web:elsewhere.example'"),
         ({url: {**document, "type": ["VerifiableCredential"]}}, "is not a BitstringStatusListCredential"),
         ({url: {**document, "id": "https://other.example/list"}}, "is not " + url),
     ]
     for lists, reason in cases:
-        ok, said = app.check_status(credential, lists)
+        ok, said = check_status(registry, credential, lists)
         assert not ok and reason in said, (reason, said)
-    assert app.check_status(credential, {url: _signed_list(app, sl.encode([]))}) == (
-        True, f"not revoked: entry {index} of {url} is clear")
-    assert app.check_status(credential, {url: document})[0] is False
+        if lists:  # the registry's verification asks the given list the same way
+            assert verified_status(registry, credential, lists) == ("fail", said)
+    # Given no list, the registry answers for a list it publishes from its own records.
+    assert verified_status(registry, credential, {}) == ("fail", f"revocation: entry {index} of {url} is set")
+    clear = {url: _signed_list(registry, clock, sl.encode([]))}
+    assert check_status(registry, credential, clear) == (True, f"not revoked: entry {index} of {url} is clear")
+    assert verified_status(registry, credential, clear) == ("pass", f"not revoked: entry {index} of {url} is clear")
+    assert check_status(registry, credential, {url: document})[0] is False
     without = {k: v for k, v in credential.items() if k != "credentialStatus"}
-    assert app.check_status(without, {}) == (True, "the credential has no credentialStatus")
+    assert check_status(registry, without, {}) == (True, "the credential has no credentialStatus")
     two = {**credential, "credentialStatus": [credential["credentialStatus"]] * 2}
-    assert "exactly one BitstringStatusListEntry" in app.check_status(two, {url: document})[1]
+    assert "exactly one BitstringStatusListEntry" in check_status(registry, two, {url: document})[1]
+    assert "exactly one BitstringStatusListEntry" in verified_status(registry, two, {url: document})[1]
 
 
 # --- the command line --------------------------------------------------------------------------------

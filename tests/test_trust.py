@@ -7,21 +7,18 @@ import json
 import random
 from collections import deque
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import pytest
 
-from registry.application import Award, Config, Registry
 from registry.cli import main
-from registry.domain import AlreadyExists, DomainError, NotFound
-from registry.keystore import Keystore
-from registry.store.append_only import enforce_append_only
-from registry.domain import Achievement, Endorsement
-from registry.projections.read_model import read_model
-from registry.trust import Link, MemoryEdges, SqlEdges, shortest_chain
+from registry.commands import Actor, Award
+from registry.domain import Achievement, AlreadyExists, DomainError, Endorsement, NotFound
+from registry.projections.endorsements import Edges
+from registry.trust import Link, MemoryEdges, shortest_chain
 
-ACTOR = "test"
+ACTOR = Actor("test")  # the registry's operator
 LEARNER_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 
 
@@ -134,43 +131,52 @@ def test_agrees_with_a_plain_breadth_first_search_on_random_graphs(seed):
 # --- the use cases, on SQLite and PostgreSQL ----------------------------------------------------
 
 
-def new_registry(store_env, tmp_path) -> Registry:
-    registry = Registry(config=Config(public_url="https://badges.test", keys_dir=tmp_path / "keys"),
-                        keystore=Keystore(tmp_path / "keys"), env=store_env)
-    enforce_append_only(registry)
-    return registry
-
-
 @contextmanager
-def nothing_stored(app: Registry):
-    before = app.max_position()
+def nothing_stored(registry):
+    before = registry.store.max_position()
     yield
-    assert app.max_position() == before, "a refused command stored events"
+    assert registry.store.max_position() == before, "a refused command stored events"
 
 
-def define(app: Registry, name: str, issuer: str) -> str:
+def define(registry, name: str, issuer: str) -> str:
     definition = {"name": name, "description": f"The holder shows {name.lower()}.",
                   "criteria": {"narrative": f"Assessed on {name.lower()}."}}
-    return app.define_achievement(issuer=issuer, actor=ACTOR, definition=definition, requires=[]).id
+    return registry.commands.achievements.define(issuer=issuer, actor=ACTOR, definition=definition,
+                                                 requires=[]).id
 
 
-def issue(app: Registry, recipient: str, achievement: str):
-    return app.issue_credential(Award(recipient, achievement), actor=ACTOR)
+def issue(registry, recipient: str, achievement: str):
+    return registry.commands.credentials.issue(Award(recipient, achievement), actor=ACTOR)
 
 
 @pytest.fixture
-def app(store_env, tmp_path):
-    registry = new_registry(store_env, tmp_path)
+def app(registry):
     for slug in ("acme", "partner", "consortium", "ministry", "loner"):
-        registry.register_issuer(slug=slug, name=slug.title(), actor=ACTOR)
-    yield registry
-    read = registry.__dict__.pop("_read_model", None)  # its own connection to the database
-    if read is not None:
-        read.close()
+        registry.commands.issuers.register(slug=slug, name=slug.title(), actor=ACTOR)
+    return registry
 
 
-def endorse(app: Registry, by: str, subject: str) -> str:
-    return app.endorse(by=by, subject=subject, comment=f"{by} vouches for {subject}", actor=ACTOR).id
+def endorse(app, by: str, subject: str) -> str:
+    return app.commands.endorsements.endorse(by=by, subject=subject, comment=f"{by} vouches for {subject}",
+                                             actor=ACTOR).id
+
+
+def withdraw(app, endorsement: str) -> None:
+    app.commands.endorsements.withdraw(endorsement, reason="ended", actor=ACTOR)
+
+
+def endorsement(app, endorsement_id: str):
+    """The read side's view of one endorsement (given_at, withdrawn_at, ...)."""
+    found = [e for e in app.queries.endorsements().items if e.id == endorsement_id]
+    assert len(found) == 1, endorsement_id
+    return found[0]
+
+
+def instant(text: str) -> datetime:
+    """A view's time (ISO 8601 UTC text with microseconds) as an aware datetime."""
+    when = datetime.fromisoformat(text)
+    assert when.utcoffset() == timedelta(0), text
+    return when
 
 
 def chain(hops) -> list[str] | None:
@@ -178,129 +184,134 @@ def chain(hops) -> list[str] | None:
 
 
 def test_paths_follow_standing_endorsements_as_of_any_instant(app):
+    q = app.queries
     first = endorse(app, "acme", "partner")
     endorse(app, "partner", "consortium")
     endorse(app, "consortium", "ministry")
     shortcut = endorse(app, "acme", "consortium")
-    assert chain(app.trust_path("acme", "ministry")) == ["acme", "consortium", "ministry"]
-    assert chain(app.trust_path("partner", "ministry")) == ["partner", "consortium", "ministry"]
-    assert app.trust_path("ministry", "acme") is None
-    assert app.trust_path("acme", "loner") is None
-    assert app.trust_path("acme", "acme") == []
+    assert chain(q.trust_path("acme", "ministry")) == ["acme", "consortium", "ministry"]
+    assert chain(q.trust_path("partner", "ministry")) == ["partner", "consortium", "ministry"]
+    assert q.trust_path("ministry", "acme") is None
+    assert q.trust_path("acme", "loner") is None
+    assert q.trust_path("acme", "acme") == []
 
-    app.withdraw_endorsement(shortcut, reason="ended", actor=ACTOR)
-    hops = app.trust_path("acme", "ministry")
+    withdraw(app, shortcut)
+    hops = q.trust_path("acme", "ministry")
     assert chain(hops) == ["acme", "partner", "consortium", "ministry"]
     assert hops[0].endorsements == [first]
-    assert app.trust_path("acme", "ministry", max_depth=2) is None
+    assert q.trust_path("acme", "ministry", max_depth=2) is None
 
-    app.withdraw_endorsement(first, reason="ended", actor=ACTOR)
-    assert app.trust_path("acme", "ministry") is None
-    withdrawn_at = app.endorsement(first).withdrawn_at
-    before = app.trust_path("acme", "ministry", at=withdrawn_at - timedelta(microseconds=1))
+    withdraw(app, first)
+    assert q.trust_path("acme", "ministry") is None
+    withdrawn_at = instant(endorsement(app, first).withdrawn_at)
+    before = q.trust_path("acme", "ministry", at=withdrawn_at - timedelta(microseconds=1))
     assert chain(before) == ["acme", "partner", "consortium", "ministry"]
-    assert app.trust_path("acme", "ministry", at=withdrawn_at) is None
-    given_at = app.endorsement(first).created_on
-    assert app.trust_path("acme", "partner", at=given_at - timedelta(microseconds=1)) is None
-    assert chain(app.trust_path("acme", "partner", at=given_at)) == ["acme", "partner"]
+    assert q.trust_path("acme", "ministry", at=withdrawn_at) is None
+    given_at = instant(endorsement(app, first).given_at)
+    assert q.trust_path("acme", "partner", at=given_at - timedelta(microseconds=1)) is None
+    assert chain(q.trust_path("acme", "partner", at=given_at)) == ["acme", "partner"]
 
 
 def test_cycles_and_the_depth_limit(app):
+    q = app.queries
     for by, subject in (("acme", "partner"), ("partner", "consortium"), ("consortium", "acme"),
                         ("consortium", "ministry")):
         endorse(app, by, subject)
-    assert chain(app.trust_path("partner", "ministry")) == ["partner", "consortium", "ministry"]
-    assert chain(app.trust_path("acme", "ministry", max_depth=3)) == [
+    assert chain(q.trust_path("partner", "ministry")) == ["partner", "consortium", "ministry"]
+    assert chain(q.trust_path("acme", "ministry", max_depth=3)) == [
         "acme", "partner", "consortium", "ministry"]
-    assert app.trust_path("acme", "ministry", max_depth=2) is None
-    assert app.trust_path("partner", "loner", max_depth=10) is None
+    assert q.trust_path("acme", "ministry", max_depth=2) is None
+    assert q.trust_path("partner", "loner", max_depth=10) is None
     with pytest.raises(DomainError, match="between 1 and 10"):
-        app.trust_path("acme", "ministry", max_depth=11)
+        q.trust_path("acme", "ministry", max_depth=11)
     with pytest.raises(DomainError, match="between 1 and 10"):
-        app.trust_path("acme", "ministry", max_depth=0)
+        q.trust_path("acme", "ministry", max_depth=0)
     with pytest.raises(NotFound, match="nobody"):
-        app.trust_path("acme", "nobody")
+        q.trust_path("acme", "nobody")
 
 
 def test_an_achievement_endorsement_counts_a_credential_endorsement_does_not(app):
+    q = app.queries
     badge = define(app, "Teamwork", issuer="consortium")
     credential = issue(app, LEARNER_DID, badge).id
     endorse(app, "acme", credential)
-    assert app.trust_path("acme", "consortium") is None
+    assert q.trust_path("acme", "consortium") is None
     by_badge = endorse(app, "acme", badge)
-    hops = app.trust_path("acme", "consortium")
+    hops = q.trust_path("acme", "consortium")
     assert chain(hops) == ["acme", "consortium"] and hops[0].endorsements == [by_badge]
     by_issuer = endorse(app, "acme", "consortium")
-    assert app.trust_path("acme", "consortium")[0].endorsements == sorted([by_badge, by_issuer])
+    assert q.trust_path("acme", "consortium")[0].endorsements == sorted([by_badge, by_issuer])
     # An issuer endorsing its own achievement vouches for nobody else.
     endorse(app, "consortium", badge)
-    assert app.trust_path("consortium", "acme") is None
+    assert q.trust_path("consortium", "acme") is None
 
 
 def test_issuers_are_named_by_slug_id_or_did(app):
     endorse(app, "acme", "partner")
-    partner = app.issuer("partner")
+    partner = app.queries.issuer("partner")
     for ref in ("partner", str(partner.id), f"urn:uuid:{partner.id}", partner.did):
-        assert chain(app.trust_path("acme", ref)) == ["acme", "partner"]
+        assert chain(app.queries.trust_path("acme", ref)) == ["acme", "partner"]
     with pytest.raises(NotFound):
-        app.trust_path("acme", "did:web:nowhere.example")
+        app.queries.trust_path("acme", "did:web:nowhere.example")
 
 
 def test_anchors_add_list_remove_with_refusals(app):
-    assert app.trust_anchors() == []
-    first = app.add_trust_anchor("ministry", actor=ACTOR)
-    app.add_trust_anchor("acme", actor=ACTOR)
-    assert [a.slug for a in app.trust_anchors()] == ["acme", "ministry"]
-    assert first.id == str(app.issuer("ministry").id)
+    q, trust = app.queries, app.commands.trust
+    assert q.trust_anchors() == []
+    first = trust.add_anchor("ministry", actor=ACTOR)
+    trust.add_anchor("acme", actor=ACTOR)
+    assert [a.slug for a in q.trust_anchors()] == ["acme", "ministry"]
+    assert first.id == str(q.issuer("ministry").id)
     with nothing_stored(app):
         with pytest.raises(AlreadyExists, match="ministry is already a trust anchor"):
-            app.add_trust_anchor("ministry", actor=ACTOR)
+            trust.add_anchor("ministry", actor=ACTOR)
         with pytest.raises(NotFound, match="nobody"):
-            app.add_trust_anchor("nobody", actor=ACTOR)
+            trust.add_anchor("nobody", actor=ACTOR)
         with pytest.raises(NotFound, match="partner is not a trust anchor"):
-            app.remove_trust_anchor("partner", reason="x", actor=ACTOR)
+            trust.remove_anchor("partner", reason="x", actor=ACTOR)
         with pytest.raises(DomainError, match="needs a reason"):
-            app.remove_trust_anchor("acme", reason=" ", actor=ACTOR)
-    added = app.trust_anchors()[0].added_at
-    app.remove_trust_anchor("acme", reason="no longer trusted", actor=ACTOR)
-    assert [a.slug for a in app.trust_anchors()] == ["ministry"]
-    assert [a.slug for a in app.trust_anchors(at=added)] == ["acme", "ministry"]
-    app.add_trust_anchor("acme", actor=ACTOR)  # again, after removal
-    assert [a.slug for a in app.trust_anchors()] == ["acme", "ministry"]
+            trust.remove_anchor("acme", reason=" ", actor=ACTOR)
+    added = instant(q.trust_anchors()[0].added_at)
+    trust.remove_anchor("acme", reason="no longer trusted", actor=ACTOR)
+    assert [a.slug for a in q.trust_anchors()] == ["ministry"]
+    assert [a.slug for a in q.trust_anchors(at=added)] == ["acme", "ministry"]
+    trust.add_anchor("acme", actor=ACTOR)  # again, after removal
+    assert [a.slug for a in q.trust_anchors()] == ["acme", "ministry"]
 
 
-def test_removing_before_any_anchor_and_a_fresh_store(store_env, tmp_path):
-    app = new_registry(store_env, tmp_path)
-    app.register_issuer(slug="acme", name="Acme", actor=ACTOR)
-    with nothing_stored(app), pytest.raises(NotFound, match="acme is not a trust anchor"):
-        app.remove_trust_anchor("acme", reason="x", actor=ACTOR)
+def test_removing_before_any_anchor_and_a_fresh_store(registry):
+    registry.commands.issuers.register(slug="acme", name="Acme", actor=ACTOR)
+    with nothing_stored(registry), pytest.raises(NotFound, match="acme is not a trust anchor"):
+        registry.commands.trust.remove_anchor("acme", reason="x", actor=ACTOR)
 
 
 def test_chain_from_anchors(app):
-    assert app.chain_from_anchors("ministry") is None  # no anchors at all
-    app.add_trust_anchor("ministry", actor=ACTOR)
-    app.add_trust_anchor("loner", actor=ACTOR)
-    assert app.chain_from_anchors("ministry") == []
-    assert app.chain_from_anchors("acme") is None
+    q = app.queries
+    assert q.chain_from_anchors("ministry") is None  # no anchors at all
+    app.commands.trust.add_anchor("ministry", actor=ACTOR)
+    app.commands.trust.add_anchor("loner", actor=ACTOR)
+    assert q.chain_from_anchors("ministry") == []
+    assert q.chain_from_anchors("acme") is None
     endorse(app, "ministry", "consortium")
     link = endorse(app, "consortium", "acme")
-    assert chain(app.chain_from_anchors("acme")) == ["ministry", "consortium", "acme"]
-    assert chain(app.chain_from_anchors(app.issuer("acme").id)) == ["ministry", "consortium", "acme"]
-    assert app.chain_from_anchors("acme", max_depth=1) is None
-    app.withdraw_endorsement(link, reason="ended", actor=ACTOR)
-    assert app.chain_from_anchors("acme") is None
-    withdrawn_at = app.endorsement(link).withdrawn_at
-    assert chain(app.chain_from_anchors("acme", withdrawn_at - timedelta(microseconds=1))) == [
+    assert chain(q.chain_from_anchors("acme")) == ["ministry", "consortium", "acme"]
+    assert chain(q.chain_from_anchors(q.issuer("acme").id)) == ["ministry", "consortium", "acme"]
+    assert q.chain_from_anchors("acme", max_depth=1) is None
+    withdraw(app, link)
+    assert q.chain_from_anchors("acme") is None
+    withdrawn_at = instant(endorsement(app, link).withdrawn_at)
+    assert chain(q.chain_from_anchors("acme", withdrawn_at - timedelta(microseconds=1))) == [
         "ministry", "consortium", "acme"]
     # Anchors count as of the instant too: before ministry was an anchor, nothing reached acme.
-    anchored_at = app.trust_anchors()[1].added_at
-    assert app.chain_from_anchors("acme", anchored_at - timedelta(microseconds=1)) is None
+    anchored_at = instant(q.trust_anchors()[1].added_at)
+    assert q.trust_anchors()[1].slug == "ministry"
+    assert q.chain_from_anchors("acme", anchored_at - timedelta(microseconds=1)) is None
 
 
-def edges_from_log(app: Registry, at=None) -> MemoryEdges:
+def edges_from_log(app, at=None) -> MemoryEdges:
     """The reference: standing edges straight from the event log, by a full scan."""
     achievement_issuer, given, withdrawn = {}, {}, {}
-    for event in app.events_of(Achievement.Defined, Endorsement.Endorsed, Endorsement.Withdrawn):
+    for event in app.store.events_of(Achievement.Defined, Endorsement.Endorsed, Endorsement.Withdrawn):
         if isinstance(event, Achievement.Defined):
             achievement_issuer[event.originator_id] = event.issuer_id
         elif isinstance(event, Endorsement.Withdrawn):
@@ -321,16 +332,20 @@ def test_the_read_model_gives_the_same_edges_as_the_log(app):
     kept = [endorse(app, "acme", "partner"), endorse(app, "partner", badge)]
     gone = endorse(app, "ministry", "acme")
     endorse(app, "acme", issue(app, LEARNER_DID, badge).id)  # a credential: no edge
-    app.withdraw_endorsement(gone, reason="ended", actor=ACTOR)
-    given_at = app.endorsement(gone).created_on
-    read = read_model(app)
-    read.fresh()
-    ids = [str(app.issuer(s).id) for s in ("acme", "partner", "consortium", "ministry", "loner")]
+    withdraw(app, gone)
+    given_at = instant(endorsement(app, gone).given_at)
+    app.queries.fresh()
+    db = app.queries.read_model.db
+    ids = [str(app.queries.issuer(s).id) for s in ("acme", "partner", "consortium", "ministry", "loner")]
+    # Every node the endorsements table names: their successors and predecessors are the whole graph.
+    every = sorted(set(ids) | {row[0] for row in db.query(
+        "SELECT endorser_id FROM endorsements UNION SELECT subject_issuer_id FROM endorsements")})
     for at in (None, given_at):
-        reference, found = edges_from_log(app, at), SqlEdges(read.store, at)
+        reference, found = edges_from_log(app, at), Edges(db, at)
         assert _sorted(found.successors(ids)) == _sorted(reference.successors(ids))
         assert _sorted(found.predecessors(ids)) == _sorted(reference.predecessors(ids))
-        assert _sorted(found.snapshot().out) == _sorted(reference.out)
+        assert _sorted(found.successors(every)) == _sorted(reference.out)
+        assert _sorted(found.predecessors(every)) == _sorted(reference.into)
     standing = sorted(e for v in edges_from_log(app).successors(ids).values() for _, e in v)
     assert standing == sorted(kept)
     assert sorted(e for _, e in edges_from_log(app, given_at).out[ids[3]]) == [gone]

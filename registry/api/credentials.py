@@ -3,7 +3,6 @@ and the public status of a credential at any moment."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -14,11 +13,18 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from registry.api.access import Principal
-from registry.api.achievements import as_issuer
-from registry.api.http import JSON, READ_PROBLEMS, SECURITY, WRITE, WRITE_PROBLEMS, api_of, perform
+from registry.access import Access, Principal
+from registry.api.http import (
+    JSON,
+    READ_PROBLEMS,
+    SECURITY,
+    WRITE,
+    WRITE_PROBLEMS,
+    etag_of,
+    none_match,
+    perform,
+)
 from registry.api.issuers import written
-from registry.api.problems import BadParameter
 from registry.api.schemas import (
     AwardRequest,
     BatchOut,
@@ -28,11 +34,10 @@ from registry.api.schemas import (
     Reason,
     WrittenOut,
 )
-from registry.application import Award
-from registry.application.registry import utc_now
+from registry.commands import Award, Commands, utc_now
 from registry.domain import NotFound
-from registry.projections import CredentialStatus
-from registry.projections.queries import NOT_ISSUED
+from registry.errors import InputError
+from registry.projections import NOT_ISSUED, CredentialStatus, Queries
 
 # A status can change at any time: caches keep it but ask again each time (a 304 is cheap).
 CURRENT_STATUS_CACHE = "public, no-cache"
@@ -87,12 +92,10 @@ class Answer:
 
 def revalidated(request: Request, body: bytes, cache_control: str) -> Answer:
     """The answer with a strong ETag of its bytes; a matching If-None-Match gets 304, no body."""
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    etag = etag_of(body)
     for name, value in request.scope["headers"]:  # raw: building Headers costs more than this
-        if name == b"if-none-match":
-            asked = value.decode("latin-1")
-            if etag in asked or asked.strip() == "*":
-                return Answer(304, b"", etag, cache_control)
+        if name == b"if-none-match" and none_match(value.decode("latin-1"), etag):
+            return Answer(304, b"", etag, cache_control)
     return Answer(200, body, etag, cache_control)
 
 
@@ -104,15 +107,14 @@ class CredentialController(Controller):
          summary="A credential's status now, or at a moment (?at=, with an offset)",
          description="From the credentials projection, as of every write that returned before the "
                      "request. Revalidate with If-None-Match: the answer carries an ETag.")
-    async def status(self, request: Request, credential_id: FromPath[str],
+    async def status(self, request: Request, queries: NamedDependency[Queries], credential_id: FromPath[str],
                      at: Annotated[datetime | None, QueryParameter(description="ISO 8601 with offset")] = None,
                      ) -> Answer:
         if at is not None and at.tzinfo is None:
-            raise BadParameter("at", "a moment needs an offset, e.g. 2026-05-01T12:00:00Z")
-        registry = api_of(request.app.state).registry
+            raise InputError("at", "a moment needs an offset, e.g. 2026-05-01T12:00:00Z")
 
         def answer() -> Answer:
-            found = registry.credential_status(credential_id, at)
+            found = queries.credential_status(credential_id, at)
             if found.status == NOT_ISSUED:
                 raise NotFound(f"credential {found.credential_id} was not issued yet at {found.at}")
             settled = at is not None and at < utc_now() - SETTLED_AFTER
@@ -122,50 +124,49 @@ class CredentialController(Controller):
         # The hot path. On SQLite the read is a freshness check and one indexed read of a local
         # file, tens of microseconds: cheaper inline than the hop to a worker thread. On
         # PostgreSQL it is network round trips, which must not hold up the event loop.
-        if registry.read_model.store.kind == "sqlite":
+        if queries.local:
             return answer()
         return await anyio.to_thread.run_sync(answer)
 
     @post("/", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS, status_code=201,
           summary="Issue an OpenBadgeCredential")
-    async def issue(self, request: Request, principal: NamedDependency[Principal], data: JSONBody[AwardRequest]) -> Response[WrittenOut]:
-        registry = api_of(request.app.state).registry
-        return await perform(request, principal, lambda: written(registry.issue_credential(
-            award(data), actor=principal.actor, as_issuer=as_issuer(principal))), status=201)
+    async def issue(self, request: Request, principal: NamedDependency[Principal],
+                    commands: NamedDependency[Commands], access: NamedDependency[Access],
+                    data: JSONBody[AwardRequest]) -> Response[WrittenOut]:
+        return await perform(request, principal, access, lambda: written(
+            commands.credentials.issue(award(data), actor=principal.actor)), status=201)
 
     @post("/batch", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS, status_code=201,
           summary="Issue many credentials in one transaction (all or nothing)")
-    async def issue_batch(self, request: Request, principal: NamedDependency[Principal], data: JSONBody[BatchRequest]) -> Response[BatchOut]:
-        registry = api_of(request.app.state).registry
-
+    async def issue_batch(self, request: Request, principal: NamedDependency[Principal],
+                          commands: NamedDependency[Commands], access: NamedDependency[Access],
+                          data: JSONBody[BatchRequest]) -> Response[BatchOut]:
         def action() -> BatchOut:
-            result = registry.issue_batch([award(a) for a in data.awards], actor=principal.actor,
-                                          as_issuer=as_issuer(principal))
+            result = commands.credentials.issue_batch([award(a) for a in data.awards], actor=principal.actor)
             return BatchOut(ids=result.ids, position=result.position, documents=result.documents)
 
-        return await perform(request, principal, action, status=201)
+        return await perform(request, principal, access, action, status=201)
 
     @post("/{credential_id:str}/revoke", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS,
           status_code=200, summary="Revoke a credential (final)")
-    async def revoke(self, request: Request, principal: NamedDependency[Principal], credential_id: FromPath[str],
-                     data: JSONBody[Reason]) -> Response[WrittenOut]:
-        return await self._change(request, principal, "revoke", credential_id, data.reason)
+    async def revoke(self, request: Request, principal: NamedDependency[Principal],
+                     commands: NamedDependency[Commands], access: NamedDependency[Access],
+                     credential_id: FromPath[str], data: JSONBody[Reason]) -> Response[WrittenOut]:
+        return await perform(request, principal, access, lambda: written(commands.credentials.revoke(
+            credential_id, reason=data.reason, actor=principal.actor)))
 
     @post("/{credential_id:str}/suspend", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS,
           status_code=200, summary="Suspend a credential")
-    async def suspend(self, request: Request, principal: NamedDependency[Principal], credential_id: FromPath[str],
-                      data: JSONBody[OptionalReason]) -> Response[WrittenOut]:
-        return await self._change(request, principal, "suspend", credential_id, data.reason or "suspended")
+    async def suspend(self, request: Request, principal: NamedDependency[Principal],
+                      commands: NamedDependency[Commands], access: NamedDependency[Access],
+                      credential_id: FromPath[str], data: JSONBody[OptionalReason]) -> Response[WrittenOut]:
+        return await perform(request, principal, access, lambda: written(commands.credentials.suspend(
+            credential_id, reason=data.reason or "suspended", actor=principal.actor)))
 
     @post("/{credential_id:str}/reinstate", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS,
           status_code=200, summary="Reinstate a suspended credential")
-    async def reinstate(self, request: Request, principal: NamedDependency[Principal], credential_id: FromPath[str],
-                        data: JSONBody[OptionalReason]) -> Response[WrittenOut]:
-        return await self._change(request, principal, "reinstate", credential_id, data.reason or "reinstated")
-
-    @staticmethod
-    async def _change(request: Request, principal: Principal, change: str, credential_id: str,
-                      reason: str) -> Response:
-        use_case = getattr(api_of(request.app.state).registry, f"{change}_credential")
-        return await perform(request, principal, lambda: written(use_case(
-            credential_id, reason=reason, actor=principal.actor, as_issuer=as_issuer(principal))))
+    async def reinstate(self, request: Request, principal: NamedDependency[Principal],
+                        commands: NamedDependency[Commands], access: NamedDependency[Access],
+                        credential_id: FromPath[str], data: JSONBody[OptionalReason]) -> Response[WrittenOut]:
+        return await perform(request, principal, access, lambda: written(commands.credentials.reinstate(
+            credential_id, reason=data.reason or "reinstated", actor=principal.actor)))

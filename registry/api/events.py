@@ -9,22 +9,23 @@ a process serves at most MAX_STREAMS at once."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 import anyio
 import anyio.to_thread
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from registry.api.http import READ_PROBLEMS, api_of
-from registry.api.problems import BadParameter
+from registry.api.http import READ_PROBLEMS
 from registry.api.schemas import EventOut, EventPage
-from registry.application import Registry
+from registry.errors import InputError
+from registry.projections import Queries
 
 MAX_STREAMS = 100
 HEARTBEAT_SECONDS = 15.0
@@ -32,12 +33,15 @@ STREAM_BATCH = 100
 _streams = {"open": 0}
 
 
-def read_events(registry: Registry, after: int, limit: int) -> list[EventOut]:
-    return [
-        EventOut(position=n.id, originator_id=str(n.originator_id), originator_version=n.originator_version,
-                 topic=n.topic, state=json.loads(n.state))
-        for n in registry.recorder.select_notifications(start=after + 1, limit=limit)
-    ]
+@dataclass(frozen=True)
+class Streaming:
+    stream_seconds: float  # how long one event stream stays open before the client reconnects
+    poll_seconds: float
+
+
+def read_events(queries: Queries, after: int, limit: int) -> list[EventOut]:
+    return [EventOut(position=e.position, originator_id=e.originator_id, originator_version=e.originator_version,
+                     topic=e.topic, state=e.state) for e in queries.events(after=after, limit=limit)]
 
 
 class EventController(Controller):
@@ -45,42 +49,41 @@ class EventController(Controller):
     tags = ["events"]
 
     @get("/", sync_to_thread=True, responses=READ_PROBLEMS, summary="Stored events after a position, in log order")
-    def feed(self, request: Request,
-             after: Annotated[int, QueryParameter(ge=0, description="the last position already seen")] = 0,
+    def feed(self, queries: NamedDependency[Queries],
+             after: Annotated[int, QueryParameter(ge=0, le=10**15, description="the last position already seen")] = 0,
              limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100) -> EventPage:
-        registry = api_of(request.app.state).registry
-        last = registry.max_position()
-        return EventPage(events=read_events(registry, after, limit), last_position=last)
+        last = queries.last_position()
+        return EventPage(events=read_events(queries, after, limit), last_position=last)
 
     @get("/stream", responses=READ_PROBLEMS, media_type="text/event-stream",
          summary="New events as Server-Sent Events (id = log position; Last-Event-ID resumes)")
     async def stream(
-        self, request: Request,
-        after: Annotated[int | None, QueryParameter(ge=0, description="start after this position (default: now)")] = None,
+        self, queries: NamedDependency[Queries], streaming: NamedDependency[Streaming],
+        after: Annotated[int | None, QueryParameter(ge=0, le=10**15, description="start after this position (default: now)")] = None,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", required=False)] = None,
     ) -> ServerSentEvent:
-        api = api_of(request.app.state)
         if last_event_id is not None:
-            if not last_event_id.strip().isdigit():
-                raise BadParameter("Last-Event-ID", f"{last_event_id!r} is not an event position")
-            after = int(last_event_id)
+            value = last_event_id.strip()
+            if not value.isascii() or not value.isdigit() or len(value) > 15:
+                raise InputError("Last-Event-ID", f"{last_event_id!r} is not an event position")
+            after = int(value)
         if after is None:
-            after = await anyio.to_thread.run_sync(api.registry.max_position)
+            after = await anyio.to_thread.run_sync(queries.last_position)
         if _streams["open"] >= MAX_STREAMS:
             raise HTTPException(status_code=503, detail=f"{MAX_STREAMS} event streams are open; retry later",
                                 headers={"Retry-After": "30"})
-        return ServerSentEvent(self._events(request, after), retry_duration=int(api.poll_seconds * 1000) or 500)
+        return ServerSentEvent(self._events(queries, streaming, after),
+                               retry_duration=int(streaming.poll_seconds * 1000) or 500)
 
     @staticmethod
-    async def _events(request: Request, after: int) -> AsyncIterator[ServerSentEventMessage]:
-        api = api_of(request.app.state)
+    async def _events(queries: Queries, streaming: Streaming, after: int) -> AsyncIterator[ServerSentEventMessage]:
         _streams["open"] += 1
         try:
             now = anyio.current_time()
-            deadline, heartbeat = now + api.stream_seconds, now + HEARTBEAT_SECONDS
+            deadline, heartbeat = now + streaming.stream_seconds, now + HEARTBEAT_SECONDS
             yield ServerSentEventMessage(comment=f"events after position {after}", data=None)
             while anyio.current_time() < deadline:
-                batch = await anyio.to_thread.run_sync(read_events, api.registry, after, STREAM_BATCH)
+                batch = await anyio.to_thread.run_sync(read_events, queries, after, STREAM_BATCH)
                 for event in batch:
                     yield ServerSentEventMessage(id=event.position, data=msgspec.json.encode(event).decode())
                     after = event.position
@@ -89,6 +92,6 @@ class EventController(Controller):
                 if anyio.current_time() >= heartbeat:  # keeps proxies from closing an idle stream
                     heartbeat = anyio.current_time() + HEARTBEAT_SECONDS
                     yield ServerSentEventMessage(comment="idle", data=None)
-                await anyio.sleep(api.poll_seconds)
+                await anyio.sleep(streaming.poll_seconds)
         finally:
             _streams["open"] -= 1

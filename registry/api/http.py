@@ -1,72 +1,47 @@
-"""What every controller shares: the API's state, authentication by API key with per-key rate
-limiting, idempotent writes, cacheable documents (ETag, Cache-Control) and cursor pagination."""
+"""What every controller shares: authentication by API key with per-key rate limiting, idempotent
+writes, cacheable documents (ETag, Cache-Control), and the problem responses of the OpenAPI schema.
+Controllers get `commands`, `queries` and `access` injected; they translate, the rest decides."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import anyio.to_thread
 import msgspec
 from litestar import Request, Response
-from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi.datastructures import ResponseSpec
 
-from registry.api.access import ApiKeys, Principal
-from registry.api.idempotency import IdempotencyRecords, check_key, request_hash
-from registry.api.limits import RateLimiter
-from registry.api.problems import PROBLEM, BadParameter, Problem
-from registry.application import Registry
-from registry.domain import NotAuthorised
+from registry.access import Access, Principal, check_key, request_hash
+from registry.api.problems import PROBLEM, Problem
+from registry.errors import InputError
 
-T = TypeVar("T")
 JSON = "application/json"
 LD_JSON = "application/ld+json"
 DID_JSON = "application/did+json"
 VC_LD_JSON = "application/vc+ld+json"
 SHORT_CACHE = "public, max-age=300"
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-@dataclass
-class Api:
-    """Everything a request handler needs, kept in app.state.api."""
-
-    registry: Registry
-    keys: ApiKeys
-    idempotency: IdempotencyRecords
-    limiter: RateLimiter
-    stream_seconds: float  # how long one event stream stays open before the client reconnects
-    poll_seconds: float
-
-
-def api_of(state: State) -> Api:
-    return state.api
-
-
-def forbid(message: str) -> None:
-    raise NotAuthorised(message)
+CURSOR_PATTERN = r"^[0-9]{1,15}$"
 
 
 # --- authentication ----------------------------------------------------------------------------------
 
 
-async def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request, access: NamedDependency[Access]) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise NotAuthorizedException("send an API key as 'Authorization: Bearer <key>'",
                                      headers={"WWW-Authenticate": 'Bearer realm="registry"'})
-    api = api_of(request.app.state)
-    principal = await anyio.to_thread.run_sync(api.keys.authenticate, key.strip())
+    principal = await anyio.to_thread.run_sync(access.keys.authenticate, key.strip())
     if principal is None:
         raise NotAuthorizedException("the API key is unknown or revoked",
                                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    wait = api.limiter.take(principal.key_id)
+    wait = access.limiter.take(principal.key_id)
     if wait is not None:
         raise HTTPException(status_code=429, detail=f"rate limit of API key {principal.key_id} reached; retry in {wait} s",
                             headers={"Retry-After": str(wait)})
@@ -86,52 +61,41 @@ WRITE_PROBLEMS = problem_specs(400, 401, 403, 404, 409, 413, 422, 429)
 READ_PROBLEMS = problem_specs(400, 404, 422)
 
 
-def acting_as(principal: Principal, slug: str | None, what: str) -> str:
-    """The issuer a write acts for: an issuer key acts only for its own issuer."""
-    if principal.admin:
-        if not slug:
-            raise BadParameter(what, f"an admin key must name the {what}")
+def owner_slug(principal: Principal, slug: str | None, field: str) -> str:
+    """The organisation a write names: an issuer's key may leave it out (its own); an admin key
+    must name it. Whether the key may act for it is the commands' policy to decide."""
+    if slug:
         return slug
-    if slug and slug != principal.issuer:
-        forbid(f"the API key {principal.key_id} acts for {principal.issuer}, not {slug}")
+    if principal.admin:
+        raise InputError(field, f"an admin key must name the {field}")
     return principal.issuer
-
-
-def require_admin(principal: Principal, what: str) -> None:
-    if not principal.admin:
-        forbid(f"only a registry admin key may {what}")
-
-
-def require_issuer(principal: Principal, slug: str) -> None:
-    if not principal.admin and principal.issuer != slug:
-        forbid(f"the API key {principal.key_id} acts for {principal.issuer}, not {slug}")
 
 
 # --- writes ------------------------------------------------------------------------------------------
 
 
-async def perform(request: Request, principal: Principal, action: Callable[[], Any],
+async def perform(request: Request, principal: Principal, access: Access, action: Callable[[], Any],
                   status: int = 200) -> Response:
     """Run a write in a worker thread (the event store is synchronous). With an Idempotency-Key,
     a repeat of the same request gets the stored answer and writes nothing."""
-    api = api_of(request.app.state)
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is None:
         result = await anyio.to_thread.run_sync(action)
         return Response(content=msgspec.json.encode(result), status_code=status, media_type=JSON)
     key = check_key(idempotency_key)
     digest = request_hash(request.method, request.url.path, await request.body())
+    records = access.idempotency
 
     def run() -> tuple[int, bytes, bool]:
-        replay = api.idempotency.begin(principal.key_id, key, digest)
+        replay = records.begin(principal.key_id, key, digest)
         if replay is not None:
             return replay.status, replay.body, True
         try:
             encoded = msgspec.json.encode(action())
         except BaseException:
-            api.idempotency.release(principal.key_id, key)
+            records.release(principal.key_id, key)
             raise
-        api.idempotency.finish(principal.key_id, key, status, encoded)
+        records.finish(principal.key_id, key, status, encoded)
         return status, encoded, False
 
     code, body, replayed = await anyio.to_thread.run_sync(run)
@@ -142,48 +106,29 @@ async def perform(request: Request, principal: Principal, action: Callable[[], A
 # --- cacheable documents -------------------------------------------------------------------------------
 
 
+def etag_of(body: bytes) -> str:
+    """A strong ETag: the first 128 bits of the body's SHA-256."""
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """True when If-None-Match names `etag` (RFC 9110 13.1.2: a comma-separated list of entity
+    tags or `*`, compared weakly, so W/"x" matches "x")."""
+    if not if_none_match:
+        return False
+    for tag in if_none_match.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/") == etag:
+            return True
+    return False
+
+
 def document_response(request: Request, document: dict | str, media_type: str,
                       cache_control: str = SHORT_CACHE) -> Response:
     """A public document with a strong ETag; a matching If-None-Match gets 304 without a body."""
     body = document.encode("utf-8") if isinstance(document, str) else msgspec.json.encode(document)
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": cache_control}
-    wanted = [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
-    if etag in wanted or "*" in wanted:
+    if none_match(request.headers.get("if-none-match"), etag):
         return Response(content=b"", status_code=304, headers=headers, media_type=media_type)
     return Response(content=body, status_code=200, headers=headers, media_type=media_type)
-
-
-# --- cursor pagination ----------------------------------------------------------------------------------
-
-
-CURSOR_PATTERN = r"^[0-9]{1,12}$"
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """The log index after which a page starts. Lists follow the append-only log, so an index
-    stays valid while new items arrive at the end (a cursor past the end gives an empty page)."""
-    if not cursor:
-        return -1
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 12:
-        raise BadParameter("cursor", f"{cursor!r} is not a cursor this API handed out")
-    return int(cursor)
-
-
-def encode_cursor(index: int) -> str:
-    return str(index)
-
-
-def paginate(items: Iterable[T], cursor: str | None, limit: int,
-             keep: Callable[[T], bool] = lambda _: True) -> tuple[list[T], str | None]:
-    """Items in log order after the cursor, `keep`-filtered, at most `limit`, and the next cursor."""
-    after = decode_cursor(cursor)
-    page: list[T] = []
-    for index, item in enumerate(items):
-        if index <= after or not keep(item):
-            continue
-        if len(page) == limit:
-            return page, encode_cursor(last)
-        page.append(item)
-        last = index
-    return page, None

@@ -1,19 +1,32 @@
-"""Every error as RFC 9457 problem details (application/problem+json): a status, a title, a
-one-line `detail` and, where known, the offending `field`. Refused input is a 4xx, never a 500."""
+"""Every error as RFC 9457 problem details (application/problem+json): a status, a title, a one-line
+`detail` and, where known, the offending `field`. The status follows whose fault it is:
+
+- a rule of the registry refused the command (registry.domain): 404, 403, 409, or 422 naming it;
+- input that cannot be used: 400 (a parameter, a header, malformed JSON) or 422 (a well-formed body
+  or document the registry refuses), with the field;
+- access (registry.access): 401, 429, or the idempotency key's 409/422;
+- anything else is the registry's own fault: 500 with an opaque `problem_id`, under which the
+  traceback is logged. It is never reported as the user's mistake.
+
+`classify` is the one mapping; the JSON API and the HTML pages render what it says."""
 
 from __future__ import annotations
 
 import logging
 import re
+import uuid
+from dataclasses import dataclass
 from http import HTTPStatus
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
-from registry.api.idempotency import IdempotencyConflict
-from registry.application import ConflictError
+from registry.access import AccessError
 from registry.domain import AlreadyExists, DomainError, InvalidTransition, NotAuthorised, NotFound
+from registry.errors import InputError
+from registry.store import ConflictError
+from registry.vc.errors import DocumentError
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("registry.api")
@@ -29,31 +42,44 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     instance: str | None = None
     field: str | None = None
+    problem_id: str | None = None  # only for 500: the id the traceback was logged under
 
 
-def problem(request: Request, status: int, detail: str, *, field: str | None = None,
-            headers: dict[str, str] | None = None) -> Response:
-    body = Problem(type="about:blank", title=HTTPStatus(status).phrase, status=status,
-                   detail=detail, instance=request.url.path, field=field or None)
-    return Response(content=msgspec.json.encode(body), status_code=status, media_type=PROBLEM,
-                    headers=headers)
+@dataclass(frozen=True)
+class Classified:
+    status: int
+    detail: str
+    field: str | None = None
+    problem_id: str | None = None
+    headers: dict[str, str] | None = None
 
 
-class BadParameter(ValueError):
-    """A request parameter the framework could not check (an opaque cursor, a missing owner): 400."""
+def classify(request: Request, exc: Exception) -> Classified:
+    if isinstance(exc, DomainError):
+        return Classified(_domain_status(exc), str(exc))
+    if isinstance(exc, ConflictError):
+        return Classified(409, str(exc))
+    if isinstance(exc, InputError):
+        return Classified(400, str(exc), exc.field)
+    if isinstance(exc, DocumentError):
+        return Classified(422, str(exc))
+    if isinstance(exc, AccessError):
+        return Classified(exc.status, str(exc))
+    if isinstance(exc, ValidationException):
+        return _validation(exc)
+    if isinstance(exc, HTTPException):
+        detail = str(exc.detail)
+        if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
+            detail = f"the body is not valid JSON: {exc.__cause__}"
+        return Classified(exc.status_code, detail, headers=dict(exc.headers or {}))
+    problem_id = str(uuid.uuid4())
+    log.error("problem %s: unexpected error on %s %s", problem_id, request.method, request.url.path,
+              exc_info=exc)
+    return Classified(500, f"the registry failed to answer; the error was logged as problem {problem_id}",
+                      problem_id=problem_id)
 
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"{field}: {detail}")
-        self.field = field
 
-
-def bad_parameter(request: Request, exc: BadParameter) -> Response:
-    return problem(request, 400, str(exc), field=exc.field)
-
-
-def _status_of_domain_error(exc: DomainError) -> int:
-    if isinstance(exc, IdempotencyConflict):
-        return exc.status
+def _domain_status(exc: DomainError) -> int:
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, NotAuthorised):
@@ -63,39 +89,21 @@ def _status_of_domain_error(exc: DomainError) -> int:
     return 422
 
 
-def domain_error(request: Request, exc: DomainError) -> Response:
-    return problem(request, _status_of_domain_error(exc), str(exc))
-
-
-def conflict(request: Request, exc: ConflictError) -> Response:
-    return problem(request, 409, str(exc))
-
-
-def invalid_value(request: Request, exc: ValueError) -> Response:
-    """DocumentError and other refused values from the use cases."""
-    return problem(request, 422, str(exc))
-
-
-def undecodable(request: Request, exc: UnicodeDecodeError) -> Response:
-    return problem(request, 400, f"the request is not UTF-8 text: {exc.reason} at byte {exc.start}")
-
-
-def validation(request: Request, exc: ValidationException) -> Response:
-    """Litestar's refusal of a body or parameter: malformed JSON is 400; a well-formed body with a
-    wrong or missing field is 422; a bad query or path parameter is 400. The field is named."""
+def _validation(exc: ValidationException) -> Classified:
+    """Litestar's refusal of a body or parameter: a well-formed body with a wrong or missing field is
+    422; a bad query or path parameter is 400. The field is named."""
     errors = exc.extra if isinstance(exc.extra, list) else []
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    cause = str(exc.__cause__ or "")
     if first.get("source") == "body":
-        match = _AT.search(cause)
+        match = _AT.search(str(exc.__cause__ or ""))
         field = match.group(1) if match and match.group(1) else _missing_field(first.get("message", ""))
-        return problem(request, 422, f"{first.get('message', exc.detail)}{f' at {field}' if field else ''}",
-                       field=field or "body")
+        return Classified(422, f"{first.get('message', exc.detail)}{f' at {field}' if field else ''}",
+                          field or "body")
     if first:
         key = str(first.get("key", ""))
-        return problem(request, 400, f"{key}: {first.get('message', exc.detail)}", field=key or None)
+        return Classified(400, f"{key}: {first.get('message', exc.detail)}", key or None)
     named = re.search(r"parameter '([^']+)'", str(exc.detail))
-    return problem(request, 400, str(exc.detail), field=named.group(1) if named else None)
+    return Classified(400, str(exc.detail), named.group(1) if named else None)
 
 
 def _missing_field(message: str) -> str:
@@ -103,26 +111,20 @@ def _missing_field(message: str) -> str:
     return match.group(1) if match else ""
 
 
-def http_error(request: Request, exc: HTTPException) -> Response:
-    detail = str(exc.detail)
-    cause = exc.__cause__
-    if exc.status_code == 400 and isinstance(cause, SerializationException):
-        detail = f"the body is not valid JSON: {cause}"
-    return problem(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+def problem(request: Request, found: Classified) -> Response:
+    body = Problem(type="about:blank", title=HTTPStatus(found.status).phrase, status=found.status,
+                   detail=found.detail, instance=request.url.path, field=found.field or None,
+                   problem_id=found.problem_id)
+    return Response(content=msgspec.json.encode(body), status_code=found.status, media_type=PROBLEM,
+                    headers=found.headers)
 
 
-def unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem(request, 500, "the registry failed to answer; the error was logged")
+def problem_details(request: Request, exc: Exception) -> Response:
+    return problem(request, classify(request, exc))
 
 
-HANDLERS = {
-    DomainError: domain_error,
-    ConflictError: conflict,
-    ValueError: invalid_value,
-    BadParameter: bad_parameter,
-    UnicodeDecodeError: undecodable,
-    ValidationException: validation,
-    HTTPException: http_error,
-    Exception: unexpected,
-}
+def undecodable(request: Request, exc: UnicodeDecodeError) -> Response:
+    return problem(request, Classified(400, f"the request is not UTF-8 text: {exc.reason} at byte {exc.start}"))
+
+
+HANDLERS = {UnicodeDecodeError: undecodable, Exception: problem_details}

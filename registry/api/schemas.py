@@ -31,6 +31,15 @@ class IssuerRegistration(Request):
     did: str | None = None  # an external issuer's did:key; omitted: the registry hosts a did:web
 
 
+class ProfileUpdate(Request):
+    """Fields left out (or null) keep their value."""
+
+    name: str | None = None
+    url: str | None = None
+    email: str | None = None
+    description: str | None = None
+
+
 class KeyCompromise(Request):
     key: str  # the verification method id, its fragment or its Multikey
     since: AwareDatetime  # with an offset: from when on nothing signed with the key is trusted

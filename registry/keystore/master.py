@@ -13,6 +13,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from registry.commands.custody import CustodyError
+
 MANIFEST = "keystore.json"
 KEY_FILE = "master.key"
 # scrypt cost: 2**15 * 8 * 128 bytes = 32 MiB and ~0.1 s per derivation, once per process.
@@ -20,7 +22,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 _CHECK = b"badge-registry keystore check"
 
 
-class KeystoreError(Exception):
+class KeystoreError(CustodyError):
     """The keystore cannot be opened or used; the message says why."""
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -33,11 +32,6 @@ class Keystore:
         ).derive(self._master)
         self._loaded: dict[str, Ed25519PrivateKey] = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_environment(cls, default_directory: Path) -> Keystore:
-        directory = Path(os.environ.get("REGISTRY_KEYS") or default_directory)
-        return cls(directory, os.environ.get("REGISTRY_KEYSTORE_PASSPHRASE") or None)
 
     def __repr__(self) -> str:  # never show key material
         return f"Keystore({str(self.directory)!r})"

@@ -1,12 +1,19 @@
-"""Read models with tracked positions over the notification log, in the event store's database,
-and the answers they give now or as of any instant (see read_model.py)."""
+"""The read side: projections of the event log into read-model tables in the event store's own
+database, and `Queries`, the one door through which everything reads them. Each projection module
+owns its tables: their layout (DDL and version), how events become rows, and the reads over them."""
 
-from registry.projections.queries import CredentialStatus, EndorsementView, KeyState
-from registry.projections.read_model import PROJECTIONS, ReadModel, read_model
-from registry.projections.runner import ProjectionStatus, Runner
-from registry.projections.store import ReadStoreError, moment
+from registry.projections.credentials import EXPIRED, NOT_ISSUED, CredentialStatus
+from registry.projections.directory import AchievementView, IssuerView
+from registry.projections.endorsements import EndorsementView
+from registry.projections.issuer_keys import KeyState
+from registry.projections.queries import CredentialRecord, EventRecord, Page, Queries
+from registry.projections.read_model import PROJECTIONS, ReadModel
+from registry.projections.runner import ProjectionStatus, ReadStoreError, Runner
+from registry.projections.trust import Hop
+from registry.projections.trust_anchors import AnchorView
 
 __all__ = [
-    "PROJECTIONS", "CredentialStatus", "EndorsementView", "KeyState", "ProjectionStatus",
-    "ReadModel", "ReadStoreError", "Runner", "moment", "read_model",
+    "EXPIRED", "NOT_ISSUED", "PROJECTIONS", "AchievementView", "AnchorView", "CredentialRecord", "CredentialStatus",
+    "EndorsementView", "EventRecord", "Hop", "IssuerView", "KeyState", "Page", "ProjectionStatus",
+    "Queries", "ReadModel", "ReadStoreError", "Runner",
 ]

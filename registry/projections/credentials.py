@@ -1,14 +1,22 @@
 """The `credentials` projection: every issued credential's validity facts and current status
-(`credential_status`), and each status change with its instant (`credential_status_changes`), so
-that the status at any earlier instant is one indexed read. Expiry is never stored: queries derive
-it from valid_until."""
+(`credential_status`), each status change with its instant (`credential_status_changes`), so that
+the status at any earlier instant is one indexed read, and the status lists credentials point into
+(`status_lists`). Expiry is never stored: reads derive it from valid_until."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import msgspec
+
 from registry.domain import Credential
 from registry.domain.credential import ACTIVE, REVOKED, SUSPENDED
-from registry.projections.projection import Projection, text
-from registry.projections.store import moment, optional_moment
+from registry.projections.projection import Projection, moment, optional_moment, text
+from registry.store import Database
+
+EXPIRED, NOT_ISSUED = "expired", "not-issued"
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS credential_status ("
@@ -17,7 +25,6 @@ DDL = (
     " valid_from TEXT NOT NULL, valid_until TEXT NULL,"
     " status TEXT NOT NULL, reason TEXT NULL, status_since TEXT NOT NULL,"
     " status_list TEXT NULL, status_list_index INTEGER NULL, position BIGINT NOT NULL)",
-    # The status-list builder reads one issuer's credentials, or one list in index order.
     "CREATE INDEX IF NOT EXISTS credential_status_by_issuer ON credential_status (issuer_id)",
     "CREATE INDEX IF NOT EXISTS credential_status_by_list"
     " ON credential_status (status_list, status_list_index)",
@@ -28,6 +35,7 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS credential_status_changes ("
     " credential_id TEXT NOT NULL, position BIGINT NOT NULL, at TEXT NOT NULL,"
     " status TEXT NOT NULL, reason TEXT NULL, PRIMARY KEY (credential_id, position))",
+    "CREATE TABLE IF NOT EXISTS status_lists (url TEXT PRIMARY KEY, issuer_id TEXT NOT NULL)",
 )
 
 INSERT = (
@@ -35,6 +43,7 @@ INSERT = (
     " recipient, issued_at, valid_from, valid_until, status, reason, status_since, status_list,"
     " status_list_index, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)"
 )
+INSERT_LIST = "INSERT INTO status_lists (url, issuer_id) VALUES (?, ?) ON CONFLICT (url) DO NOTHING"
 CHANGE = ("UPDATE credential_status SET status = ?, reason = ?, status_since = ?, position = ?"
           " WHERE credential_id = ?")
 RECORD_CHANGE = ("INSERT INTO credential_status_changes (credential_id, position, at, status, reason)"
@@ -43,14 +52,14 @@ RECORD_CHANGE = ("INSERT INTO credential_status_changes (credential_id, position
 
 def issued(writes, position, event: Credential.Issued, log) -> None:
     at = moment(event.timestamp)
-    # The status-list position is being added to Issued by the status-list work; older events
-    # (and this code before it lands) have none.
     writes.add(INSERT, (
         text(event.originator_id), text(event.issuer_id), text(event.achievement_id),
         event.achievement_version, event.recipient, at, moment(event.valid_from),
-        optional_moment(event.valid_until), ACTIVE, at, getattr(event, "status_list", None),
-        getattr(event, "status_list_index", None), position,
+        optional_moment(event.valid_until), ACTIVE, at, event.status_list, event.status_list_index,
+        position,
     ))
+    if event.status_list is not None and writes.first(event.status_list):
+        writes.add(INSERT_LIST, (event.status_list, text(event.issuer_id)), phase=1)
 
 
 def changed_to(status: str):
@@ -66,7 +75,8 @@ def changed_to(status: str):
 
 CREDENTIALS = Projection(
     name="credentials",
-    tables=("credential_status", "credential_status_changes"),
+    version=2,
+    tables=("credential_status", "credential_status_changes", "status_lists"),
     ddl=DDL,
     handlers={
         Credential.Issued: issued,
@@ -75,3 +85,94 @@ CREDENTIALS = Projection(
         Credential.Revoked: changed_to(REVOKED),
     },
 )
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+
+class CredentialStatus(msgspec.Struct, frozen=True):
+    credential_id: str
+    at: str | None  # the instant asked about; None: now
+    status: str  # active, suspended, revoked, expired, or not-issued (asked before its issue)
+    valid: bool  # active and inside its validity period at that instant
+    expired: bool
+    reason: str | None  # given with the last status change up to that instant
+    since: str | None  # when that status began (valid_until for an expired credential)
+    issuer_id: str
+    achievement_id: str
+    achievement_version: int
+    recipient: str
+    issued_at: str
+    valid_from: str
+    valid_until: str | None
+    status_list: str | None
+    status_list_index: int | None
+
+
+COLUMNS = ("issuer_id, achievement_id, achievement_version, recipient, issued_at, valid_from,"
+           " valid_until, status, reason, status_since, status_list, status_list_index")
+_CREDENTIAL = f"SELECT {COLUMNS} FROM credential_status WHERE credential_id = ?"
+_CHANGE_AT = ("SELECT status, reason, at FROM credential_status_changes"
+              " WHERE credential_id = ? AND at <= ? ORDER BY position DESC LIMIT 1")
+
+
+def status(db: Database, credential_id: str, at: datetime | None = None) -> CredentialStatus | None:
+    """None when no such credential was issued (as far as the projection has seen)."""
+    rows = db.query(_CREDENTIAL, (credential_id,))
+    return status_from_row(db, credential_id, rows[0], at) if rows else None
+
+
+def status_from_row(db: Database, credential_id: str, row: Sequence[Any],
+                    at: datetime | None = None) -> CredentialStatus:
+    """The answer for one credential_status row (COLUMNS), now or as of `at`."""
+    (issuer_id, achievement_id, version, recipient, issued_at, valid_from, valid_until, state,
+     reason, since, status_list, status_list_index) = row
+    asked = None if at is None else moment(at)
+    now = asked or moment(datetime.now(timezone.utc))
+    if asked is not None:
+        if asked < issued_at:
+            state, reason, since = NOT_ISSUED, None, None
+        else:
+            change = db.query(_CHANGE_AT, (credential_id, asked))
+            state, reason, since = change[0] if change else (ACTIVE, None, issued_at)
+    expired = state != NOT_ISSUED and valid_until is not None and valid_until <= now
+    valid = state == ACTIVE and not expired and valid_from <= now
+    if expired and state != REVOKED:
+        state, since = EXPIRED, valid_until
+    return CredentialStatus(
+        credential_id, asked, state, valid, expired, reason, since, issuer_id, achievement_id,
+        version, recipient, issued_at, valid_from, valid_until, status_list, status_list_index)
+
+
+def revoked_indexes(db: Database, list_url: str) -> set[int]:
+    # The list URL names the issuer: no issuer_id condition, so the partial index covers it.
+    rows = db.query("SELECT status_list_index FROM credential_status"
+                    " WHERE status_list = ? AND status = 'revoked'", (list_url,))
+    return {index for (index,) in rows}
+
+
+def entry_revoked(db: Database, list_url: str, index: int) -> bool:
+    return bool(db.query("SELECT 1 FROM credential_status WHERE status_list = ? AND status_list_index = ?"
+                         " AND status = 'revoked'", (list_url, index)))
+
+
+def status_list_issuer(db: Database, list_url: str) -> str | None:
+    """The issuer id of a status list a credential points into, or None for no such list."""
+    rows = db.query("SELECT issuer_id FROM status_lists WHERE url = ?", (list_url,))
+    return rows[0][0] if rows else None
+
+
+def issuers_of(db: Database, credential_ids: Collection[str]) -> dict[str, str]:
+    if not credential_ids:
+        return {}
+    keys = sorted(set(credential_ids))
+    return dict(db.query("SELECT credential_id, issuer_id FROM credential_status WHERE credential_id IN"
+                         f" ({', '.join('?' * len(keys))})", keys))
+
+
+def credential_counts(db: Database, issuer_ids: Collection[str]) -> dict[str, int]:
+    if not issuer_ids:
+        return {}
+    keys = sorted(set(issuer_ids))
+    return dict(db.query("SELECT issuer_id, count(*) FROM credential_status WHERE issuer_id IN"
+                         f" ({', '.join('?' * len(keys))}) GROUP BY issuer_id", keys))

@@ -4,9 +4,14 @@ its intervals: active from added_at, retired from retired_at, distrusted from co
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
+
+import msgspec
+
 from registry.domain import Issuer
-from registry.projections.projection import Projection, text
-from registry.projections.store import moment
+from registry.projections.projection import Projection, moment, text
+from registry.store import Database
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS issuer_keys ("
@@ -50,6 +55,7 @@ def deactivated(writes, position, event: Issuer.Deactivated, log) -> None:
 
 ISSUER_KEYS = Projection(
     name="issuer_keys",
+    version=1,
     tables=("issuer_keys",),
     ddl=DDL,
     handlers={
@@ -57,3 +63,47 @@ ISSUER_KEYS = Projection(
         Issuer.KeyCompromised: key_compromised, Issuer.Deactivated: deactivated,
     },
 )
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+
+class KeyState(msgspec.Struct, frozen=True):
+    verification_method: str
+    public_key_multibase: str
+    state: str  # at the instant asked about: active, retired or compromised
+    added_at: str
+    retired_at: str | None
+    compromised_since: str | None
+    compromise_reported_at: str | None
+
+
+_KEYS = ("SELECT issuer_id, verification_method, public_key_multibase, added_at, retired_at,"
+         " compromised_since, compromise_reported_at FROM issuer_keys")
+
+
+def keys(db: Database, issuer_id: str, at: datetime | None = None) -> list[KeyState]:
+    """Every key the issuer had at `at` (all keys when None), each with its state then. A key
+    counts as compromised from `compromised_since`, even before the compromise was reported."""
+    return keys_of(db, [issuer_id], at).get(issuer_id, [])
+
+
+def keys_of(db: Database, issuer_ids: Collection[str], at: datetime | None = None) -> dict[str, list[KeyState]]:
+    if not issuer_ids:
+        return {}
+    ids = sorted(set(issuer_ids))
+    asked = None if at is None else moment(at)
+    found: dict[str, list[KeyState]] = {}
+    rows = db.query(f"{_KEYS} WHERE issuer_id IN ({', '.join('?' * len(ids))})"
+                    " ORDER BY issuer_id, added_at, position", ids)
+    for issuer, vm, multibase, added, retired, compromised, reported in rows:
+        if asked is not None and added > asked:
+            continue
+        if compromised is not None and (asked is None or compromised <= asked):
+            state = "compromised"
+        elif retired is not None and (asked is None or retired <= asked):
+            state = "retired"
+        else:
+            state = "active"
+        found.setdefault(issuer, []).append(KeyState(vm, multibase, state, added, retired, compromised, reported))
+    return found

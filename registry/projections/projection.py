@@ -4,12 +4,15 @@ transaction that also advances the projection's position."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
+
+_ZERO = timedelta(0)
 
 
 class Writes:
@@ -20,6 +23,7 @@ class Writes:
 
     def __init__(self) -> None:
         self.phases: dict[int, list[tuple[str, list[Sequence[Any]]]]] = {}
+        self._seen: set[Hashable] = set()
 
     def add(self, sql: str, params: Sequence[Any], phase: int = 0) -> None:
         runs = self.phases.setdefault(phase, [])
@@ -28,25 +32,34 @@ class Writes:
         else:
             runs.append((sql, [params]))
 
+    def first(self, key: Hashable) -> bool:
+        """True the first time `key` is seen in this batch: a row many events share (a status
+        list) is written once per batch, not once per event."""
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
     def flush(self, cursor: Any) -> None:
         for phase in sorted(self.phases):
             for sql, rows in self.phases[phase]:
                 cursor.executemany(sql, rows)
         self.phases.clear()
+        self._seen.clear()
 
 
 class EventLog:
     """What a handler may read besides its event: the creation event of another aggregate (immutable,
     and logged before anything can refer to it)."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, store: Any) -> None:
+        self.store = store
 
     def created(self, originator_id: UUID) -> Any:
-        stored = self.app.recorder.select_events(originator_id, limit=1)
-        if not stored:
+        event = self.store.created(originator_id)
+        if event is None:
             raise LookupError(f"no events of aggregate {originator_id} in the event store")
-        return self.app.mapper.to_domain_event(stored[0])
+        return event
 
 
 # handler(writes, position, event, log): queue the row changes for one event.
@@ -56,6 +69,9 @@ Handler = Callable[[Writes, int, Any, EventLog], None]
 @dataclass(frozen=True)
 class Projection:
     name: str
+    # The table layout's version: a projection stored at another version is dropped and rebuilt
+    # from the log when the read side is prepared (`registry init`, or any start with DDL rights).
+    version: int
     tables: tuple[str, ...]  # dropped and recreated by a rebuild
     ddl: tuple[str, ...]  # CREATE ... IF NOT EXISTS, in order (tables, then indexes)
     handlers: dict[type, Handler]
@@ -74,3 +90,22 @@ class Projection:
 def text(value: Any) -> str | None:
     """UUIDs and other ids are stored as their text form."""
     return None if value is None else str(value)
+
+
+def moment(when: datetime) -> str:
+    """Sortable UTC text with microseconds, e.g. 2026-05-01T12:00:00.000000+00:00: the read models'
+    form of an instant, so "as of T" is an exact string comparison on both databases."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"the instant {when.isoformat()} has no timezone")
+    if when.utcoffset() != _ZERO:
+        when = when.astimezone(timezone.utc)
+    return when.isoformat(timespec="microseconds")
+
+
+def optional_moment(when: datetime | None) -> str | None:
+    return None if when is None else moment(when)
+
+
+def instant(text_value: str | None) -> datetime | None:
+    """The datetime of a stored moment."""
+    return None if text_value is None else datetime.fromisoformat(text_value)

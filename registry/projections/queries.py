@@ -1,168 +1,516 @@
-"""Answers from the read models, now or as of any instant: a credential's status, an organisation's
-keys, the endorsements of a subject or by an endorser. Each is one or two indexed reads."""
+"""The read side's one door: every question the edges (CLI, HTTP API, pages) and verification ask,
+answered from the read models, now or as of any instant. This is the only code that reads the
+projection tables; each answer first makes them reflect every write that returned before it was
+asked (read-your-writes), then reads with one or a few indexed statements.
+
+Listings are keyset pages: a cursor is the log position of the last item shown, so a page costs the
+same wherever it is. Organisations are named by slug, id (UUID or urn:uuid:) or DID, the same way
+for every question."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timezone
-from typing import Any
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 import msgspec
 
-from registry.domain.credential import ACTIVE, REVOKED
-from registry.projections.store import ReadStore, moment
+from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer, NotFound
+from registry.errors import InputError
+from registry.projections import credentials, directory, endorsements, issuer_keys, trust, trust_anchors
+from registry.projections.credentials import NOT_ISSUED, CredentialStatus
+from registry.projections.directory import AchievementView, IssuerView
+from registry.projections.endorsements import EndorsementView
+from registry.projections.issuer_keys import KeyState
+from registry.projections.read_model import ReadModel
+from registry.projections.runner import ProjectionStatus
+from registry.projections.trust_anchors import AnchorView
+from registry.projections.verification import Verifier
+from registry.settings import Config
+from registry.store.database import SQLiteDatabase
+from registry.vc import did as dids
+from registry.vc import contexts, openbadges
+from registry.vc.report import VerificationReport
 
-EXPIRED, NOT_ISSUED = "expired", "not-issued"
-
-
-class CredentialStatus(msgspec.Struct, frozen=True):
-    credential_id: str
-    at: str | None  # the instant asked about; None: now
-    status: str  # active, suspended, revoked, expired, or not-issued (asked before its issue)
-    valid: bool  # active and inside its validity period at that instant
-    expired: bool
-    reason: str | None  # given with the last status change up to that instant
-    since: str | None  # when that status began (valid_until for an expired credential)
-    issuer_id: str
-    achievement_id: str
-    achievement_version: int
-    recipient: str
-    issued_at: str
-    valid_from: str
-    valid_until: str | None
-    status_list: str | None
-    status_list_index: int | None
+T = TypeVar("T")
+MAX_PAGE = 1000
 
 
-class KeyState(msgspec.Struct, frozen=True):
-    verification_method: str
-    public_key_multibase: str
-    state: str  # at the instant asked about: active, retired or compromised
-    added_at: str
-    retired_at: str | None
-    compromised_since: str | None
-    compromise_reported_at: str | None
+class Page(msgspec.Struct, Generic[T], frozen=True):
+    items: list[T]
+    next_cursor: str | None  # give it back as `after` for the next page; None on the last
 
 
-class EndorsementView(msgspec.Struct, frozen=True):
+class CredentialRecord(msgspec.Struct, frozen=True):
+    """A credential as logged: its status now and the exact signed JSON text."""
+
     id: str
-    endorser_id: str
-    endorser: str  # slug
-    subject_kind: str
-    subject_id: str
-    subject_iri: str
-    subject_issuer_id: str
-    comment: str
-    custodial: bool
-    given_at: str
-    withdrawn_at: str | None
-    withdrawn_reason: str | None
-    standing: bool  # at the instant asked about (now when none was)
+    status: str
+    reason: str | None
+    document: str
 
 
-_CREDENTIAL = (
-    "SELECT issuer_id, achievement_id, achievement_version, recipient, issued_at, valid_from,"
-    " valid_until, status, reason, status_since, status_list, status_list_index"
-    " FROM credential_status WHERE credential_id = ?"
+class EventRecord(msgspec.Struct, frozen=True):
+    position: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Figures:
+    totals: dict[str, int]
+    months: list[tuple[str, dict[str, int]]]  # newest month first
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    position: int
+    topic: str
+    event: Any  # the domain event
+    owner: str | None  # the slug of the organisation it concerns, when known
+    achievement: str | None  # the achievement's name, for an achievement's events
+
+
+@dataclass(frozen=True)
+class LogPage:
+    entries: list[LogEntry]
+    after: int
+    next_after: int | None  # where the next page starts, None at the end of the log
+    last_position: int  # the log's newest position when read
+
+
+# Home page figures, each (name, SQL giving (year-month, count) rows). Months are UTC: times are
+# stored as ISO 8601 UTC text, so the first seven characters are the month.
+_MONTHLY = (
+    ("issuers", "SELECT substr(registered_at, 1, 7), count(*) FROM issuers GROUP BY 1"),
+    ("achievements", "SELECT substr(defined_at, 1, 7), count(*) FROM achievements GROUP BY 1"),
+    ("issued", "SELECT substr(issued_at, 1, 7), count(*) FROM credential_status GROUP BY 1"),
+    ("revoked", "SELECT substr(at, 1, 7), count(*) FROM credential_status_changes"
+                " WHERE status = 'revoked' GROUP BY 1"),
+    ("endorsements", "SELECT substr(given_at, 1, 7), count(*) FROM endorsements GROUP BY 1"),
+    ("withdrawn", "SELECT substr(withdrawn_at, 1, 7), count(*) FROM endorsements"
+                  " WHERE withdrawn_at IS NOT NULL GROUP BY 1"),
 )
-_CHANGE_AT = (
-    "SELECT status, reason, at FROM credential_status_changes"
-    " WHERE credential_id = ? AND at <= ? ORDER BY position DESC LIMIT 1"
-)
-_KEYS = (
-    "SELECT verification_method, public_key_multibase, added_at, retired_at, compromised_since,"
-    " compromise_reported_at FROM issuer_keys WHERE issuer_id = ? ORDER BY added_at, position"
-)
-_ENDORSEMENTS = (
-    "SELECT e.id, e.endorser_id, i.slug, e.subject_kind, e.subject_id, e.subject_iri,"
-    " e.subject_issuer_id, e.comment, e.custodial, e.given_at, e.withdrawn_at, e.withdrawn_reason"
-    " FROM endorsements e JOIN issuers i ON i.id = e.endorser_id WHERE "
-)
+FIGURES = tuple(name for name, _ in _MONTHLY)
+# The event log page: at most this many events read per request, in batches.
+LOG_PAGE, LOG_SCAN_BUDGET, LOG_BATCH = 50, 2000, 250
 
 
-# The columns of _CREDENTIAL, for callers that fetch them inside a larger statement.
-CREDENTIAL_COLUMNS = _CREDENTIAL[len("SELECT "):_CREDENTIAL.index(" FROM ")]
+class Queries:
+    def __init__(self, read_model: ReadModel, config: Config, clock: Callable[[], datetime]) -> None:
+        self.read_model = read_model
+        self.store = read_model.store
+        self.db = read_model.db
+        self.config = config
+        self._verifier = Verifier(self.store, self.db, config, clock)
+        self._figures: tuple[int, Figures] | None = None
+        self._figures_lock = threading.Lock()
+
+    def fresh(self) -> None:
+        self.read_model.fresh()
+
+    @property
+    def local(self) -> bool:
+        """True when answers come from a local file (SQLite): a lookup takes microseconds, less
+        than handing it to a worker thread."""
+        return isinstance(self.db, SQLiteDatabase)
+
+    # --- organisations ----------------------------------------------------------------------------
+
+    def issuer(self, ref: str) -> IssuerView:
+        self.fresh()
+        return self._issuer(ref)
+
+    def issuers(self, *, after: str | None = None, limit: int = 50) -> Page[IssuerView]:
+        """Organisations in the order they registered."""
+        self.fresh()
+        start, limit = _after(after), _limit(limit)
+        found = directory.issuers_after(self.db, start, limit + 1)
+        return _page(found, limit, lambda i: i.position)
+
+    def issuers_by_name(self, *, after: str | None = None, limit: int = 100) -> Page[IssuerView]:
+        """Organisations alphabetically (for people); `after` is the last slug shown."""
+        self.fresh()
+        limit = _limit(limit)
+        last = None
+        if after:
+            shown = directory.issuer_by(self.db, "slug", after)
+            if shown is None:
+                raise InputError("after", f"no issuer with slug {after!r}")
+            last = (shown.name, shown.slug)
+        found = directory.issuers_by_name(self.db, last, limit + 1)
+        return Page(found[:limit], found[limit - 1].slug if len(found) > limit else None)
+
+    def issuer_figures(self, issuer_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """id -> (achievements, credentials) for these organisations."""
+        self.fresh()
+        achievements = directory.achievement_counts(self.db, issuer_ids)
+        issued = credentials.credential_counts(self.db, issuer_ids)
+        return {i: (achievements.get(i, 0), issued.get(i, 0)) for i in issuer_ids}
+
+    def keys(self, issuer: str, at: datetime | None = None) -> list[KeyState]:
+        """Every key the organisation had at `at` (all when None), each with its state then."""
+        self.fresh()
+        return issuer_keys.keys(self.db, self._issuer(issuer).id, _aware(at))
+
+    def keys_of(self, issuer_ids: Sequence[str]) -> dict[str, list[KeyState]]:
+        self.fresh()
+        return issuer_keys.keys_of(self.db, issuer_ids)
+
+    def did_document(self, issuer: str) -> dict:
+        """The DID document of an organisation: did:web documents are made from its key history
+        (retired keys stay listed, compromised ones marked revoked); a did:key resolves itself."""
+        self.fresh()
+        found = self._issuer(issuer)
+        if not found.hosted:
+            return dids.resolve_did_key_document(found.did)
+        keys = [dids.DidKey(fragment=k.verification_method.split("#", 1)[1],
+                            public_key_multibase=k.public_key_multibase, state=k.state,
+                            revoked=None if k.compromised_since is None else
+                            datetime.fromisoformat(k.compromised_since).isoformat())
+                for k in issuer_keys.keys(self.db, found.id)]
+        return dids.did_web_document(found.did, keys)
+
+    def profile(self, issuer: str) -> dict:
+        """The organisation's Open Badges Profile, as a JSON-LD document of its own."""
+        found = self.issuer(issuer)
+        return {"@context": list(contexts.OB_CONTEXTS),
+                **openbadges.profile(found.did, found.name, url=found.url, email=found.email,
+                                     description=found.description)}
+
+    # --- achievements -------------------------------------------------------------------------------
+
+    def achievement(self, ref: str) -> AchievementView:
+        self.fresh()
+        return self._achievement(ref)
+
+    def achievements(self, *, issuer: str | None = None, after: str | None = None,
+                     limit: int = 50) -> Page[AchievementView]:
+        """Achievements in the order they were defined (of one organisation, if given)."""
+        self.fresh()
+        owner = None if issuer is None else self._issuer(issuer).id
+        limit = _limit(limit)
+        found = directory.achievements_after(self.db, _after(after), limit + 1, owner)
+        return _page(found, limit, lambda a: a.position)
+
+    def achievement_document(self, ref: str, version: int | None = None) -> dict:
+        """One version (the latest when None) of an achievement as published, with its @context."""
+        found = self.achievement(ref)
+        if version is not None and not 1 <= version <= found.version:
+            raise NotFound(f"achievement {found.id} has no version {version} (latest is {found.version})")
+        text = directory.achievement_document(self.db, found.id, version)
+        if text is None:
+            raise NotFound(f"achievement {found.id} has no version {version}")
+        return {"@context": list(openbadges.CREDENTIAL_CONTEXTS), **json.loads(text)}
+
+    # --- credentials --------------------------------------------------------------------------------
+
+    def credential_status(self, ref: str, at: datetime | None = None) -> CredentialStatus:
+        """A credential's status now, or as of `at`."""
+        at = _aware(at)
+        # The hot path: canonical lowercase UUID text, as stored, needs no parsing.
+        canonical = len(ref) == 36 and ref.islower()
+        if canonical and at is None and not isinstance(self.db, SQLiteDatabase):
+            found = self.read_model.fresh_status(ref)  # PostgreSQL: one round trip
+            if found is not None:
+                return found
+        self.fresh()
+        if canonical:
+            found = credentials.status(self.db, ref, at)
+            if found is not None:
+                return found
+        uuid = self._id(ref, "credential")
+        found = credentials.status(self.db, str(uuid), at)
+        if found is None:
+            raise NotFound(f"no credential {uuid}")
+        return found
+
+    def credential(self, ref: str) -> CredentialRecord:
+        """A logged credential: its status now and the signed document, byte for byte."""
+        found = self.credential_status(ref)
+        event = self.store.created(UUID(found.credential_id))
+        if not isinstance(event, Credential.Issued):
+            raise NotFound(f"no credential {found.credential_id}")
+        return CredentialRecord(found.credential_id, found.status, found.reason, event.document)
+
+    def revoked_indexes(self, list_url: str) -> set[int]:
+        """The revoked entries of one status list."""
+        self.fresh()
+        return credentials.revoked_indexes(self.db, list_url)
+
+    def status_list_exists(self, list_url: str) -> bool:
+        self.fresh()
+        return credentials.status_list_issuer(self.db, list_url) is not None
+
+    # --- endorsements --------------------------------------------------------------------------------
+
+    def endorsements(self, *, of: str | None = None, by: str | None = None, received_by: str | None = None,
+                     at: datetime | None = None, after: str | None = None,
+                     limit: int | None = None) -> Page[EndorsementView]:
+        """Endorsements in the order given: of a subject (an organisation by slug or DID, an
+        achievement or a credential), by an organisation, received by an organisation (of it, its
+        achievements or its credentials), or all. With `at`, those standing then; without,
+        withdrawn ones with their withdrawal."""
+        self.fresh()
+        where = {}
+        if of is not None:
+            where["subject_id"] = self._subject(of)
+        if by is not None:
+            where["endorser_id"] = self._issuer(by).id
+        if received_by is not None:
+            where["subject_issuer_id"] = self._issuer(received_by).id
+        size = None if limit is None else _limit(limit)
+        found = endorsements.endorsements(self.db, where, at=_aware(at), after=_after(after),
+                                          limit=None if size is None else size + 1)
+        if size is None:
+            return Page(found, None)
+        return _page(found, size, lambda e: e.position)
+
+    def endorsement_document(self, ref: str) -> str:
+        """A logged endorsement's signed JSON text, exactly as given or submitted."""
+        uuid = self._id(ref, "endorsement")
+        event = self.store.created(uuid)
+        if not isinstance(event, Endorsement.Endorsed):
+            raise NotFound(f"no endorsement {uuid}")
+        return event.document
+
+    def network(self) -> tuple[list[IssuerView], list[tuple[str, str, str, int]]]:
+        """Every organisation, and the standing endorsements between organisations as
+        (endorser id, subject issuer id, subject kind, count)."""
+        self.fresh()
+        issuers = directory.issuers_after(self.db, 0, 1_000_000)
+        return issuers, endorsements.network(self.db)
+
+    # --- trust ------------------------------------------------------------------------------------------
+
+    def trust_anchors(self, at: datetime | None = None) -> list[AnchorView]:
+        self.fresh()
+        return trust_anchors.anchors(self.db, _aware(at))
+
+    def trust_path(self, source: str, target: str, *, max_depth: int = trust.DEFAULT_MAX_DEPTH,
+                   at: datetime | None = None) -> list[trust.Hop] | None:
+        """The shortest chain of endorsements standing at `at` from one organisation to another
+        ([] from an organisation to itself), or None when there is none within `max_depth` hops."""
+        trust.check_depth(max_depth)
+        self.fresh()
+        start, end = self._issuer(source).id, self._issuer(target).id
+        return trust.chain(self.db, [start], end, max_depth, _aware(at))
+
+    def chain_from_anchors(self, issuer: str, at: datetime | None = None, *,
+                           max_depth: int = trust.DEFAULT_MAX_DEPTH) -> list[trust.Hop] | None:
+        """The shortest chain from any anchor standing at `at` to the organisation ([] when it is
+        one); None when no chain reaches it or there are no anchors."""
+        trust.check_depth(max_depth)
+        self.fresh()
+        anchors = [a.issuer_id for a in trust_anchors.anchors(self.db, _aware(at))]
+        return trust.chain(self.db, anchors, self._issuer(issuer).id, max_depth, _aware(at))
+
+    # --- verification -------------------------------------------------------------------------------------
+
+    def verify(self, document: object, status_lists: dict[str, dict] | None = None) -> VerificationReport:
+        """The full verification report of a credential or endorsement."""
+        self.fresh()
+        return self._verifier.verify(document, status_lists)
+
+    def issuer_of_did(self, did: str) -> IssuerView | None:
+        self.fresh()
+        return directory.issuer_by(self.db, "did", did)
+
+    # --- the event log ------------------------------------------------------------------------------------
+
+    def events(self, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
+        """Stored events after a log position, in order (no secrets: private keys never enter
+        events and e-mail recipients are stored hashed)."""
+        if after < 0:
+            raise InputError("after", f"a log position is 0 or more, not {after}")
+        return [_record(n) for n in self.store.recorder.select_notifications(start=after + 1, limit=_limit(limit))]
+
+    def export(self, *, after: int = 0) -> Iterator[EventRecord]:
+        """Every stored event after `after`, in log order."""
+        return (_record(n) for n in self.store.notifications(after))
+
+    def last_position(self) -> int:
+        return self.store.max_position()
+
+    def event_log(self, *, after: int = 0, topics: Iterable[str] = (), issuer: str | None = None) -> LogPage:
+        """A page of the log for people: events after `after` (of these topics), of one
+        organisation if given (its own events and those of what it owns). One request reads at
+        most LOG_SCAN_BUDGET events; the next page continues where it stopped."""
+        self.fresh()
+        owner = None if issuer is None else self._issuer(issuer)
+        topics = list(topics)
+        last = self.store.max_position()
+        position, scanned, at_end = after, 0, False
+        found: list[tuple[Any, Any, str | None]] = []
+        while len(found) < LOG_PAGE and scanned < LOG_SCAN_BUDGET:
+            batch = self.store.recorder.select_notifications(start=position + 1, limit=LOG_BATCH, topics=topics)
+            if not batch:
+                at_end = True
+                break
+            events = [(n, self.store.mapper.to_domain_event(n)) for n in batch]
+            owners = self._owners(events)
+            for notification, event in events:
+                position = notification.id
+                if owner is None or owners.get(notification.id) == owner.id:
+                    found.append((notification, event, owners.get(notification.id)))
+                    if len(found) == LOG_PAGE:
+                        break
+            scanned += len(batch)
+            if len(batch) < LOG_BATCH and len(found) < LOG_PAGE:
+                at_end = True
+                break
+        slugs = directory.issuer_column(self.db, "slug", {o for _, _, o in found if o})
+        names = directory.achievement_names(
+            self.db, {str(e.originator_id) for _, e, _ in found if isinstance(e, Achievement.Event)})
+        entries = [LogEntry(n.id, n.topic, e, slugs.get(o) if o else None, names.get(str(e.originator_id)))
+                   for n, e, o in found]
+        return LogPage(entries, after, None if at_end or position >= last else position, last)
+
+    def _owners(self, events: list[tuple[Any, Any]]) -> dict[int, str]:
+        """notification position -> the id of the organisation an event concerns: named in the
+        event, or the owner of its aggregate (an achievement's or credential's issuer, an
+        endorsement's endorser) from the read models."""
+        found: dict[int, str] = {}
+        unknown: dict[int, set[str]] = {}
+        for notification, event in events:
+            direct = (getattr(event, "issuer_id", None) or getattr(event, "endorser_id", None)
+                      or (event.originator_id if isinstance(event, Issuer.Event) else None))
+            if isinstance(event, DidClaim.Claimed):
+                direct = self._slug_id(event.slug)
+            if direct is not None:
+                found[notification.id] = str(direct)
+            else:
+                unknown[notification.id] = {str(ref) for ref in
+                                            (event.originator_id, getattr(event, "credential_id", None)) if ref}
+        refs = set().union(*unknown.values()) if unknown else set()
+        if refs:
+            owned = {**directory.achievement_issuers(self.db, refs), **credentials.issuers_of(self.db, refs),
+                     **endorsements.endorsers_of(self.db, refs)}
+            for position, ids in unknown.items():
+                owner = next((owned[i] for i in sorted(ids) if i in owned), None)
+                if owner is not None:
+                    found[position] = owner
+        return found
+
+    # --- the read models ------------------------------------------------------------------------------------
+
+    def projection_status(self) -> list[ProjectionStatus]:
+        return self.read_model.runner.status()
+
+    # --- home page figures ----------------------------------------------------------------------------------
+
+    def figures(self) -> Figures:
+        """Counts per month. They scan whole tables and change only when the log grows, so they
+        are kept until its last position moves."""
+        position = self.store.max_position()
+        with self._figures_lock:
+            if self._figures is not None and self._figures[0] == position:
+                return self._figures[1]
+        self.fresh()
+        per_month: dict[str, dict[str, int]] = {}
+        totals = dict.fromkeys(FIGURES, 0)
+        for name, sql in _MONTHLY:
+            for month, count in self.db.query(sql):
+                per_month.setdefault(month, dict.fromkeys(FIGURES, 0))[name] = count
+                totals[name] += count
+        result = Figures(totals, sorted(per_month.items(), reverse=True))
+        with self._figures_lock:
+            self._figures = (position, result)
+        return result
+
+    def labels(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """id -> (kind, name) for organisations and achievements among `ids`, for links."""
+        self.fresh()
+        ids = set(ids)
+        found = {i: ("issuer", name) for i, name in directory.issuer_column(self.db, "name", ids).items()}
+        found.update({i: ("achievement", name) for i, name in directory.achievement_names(self.db, ids).items()})
+        return found
+
+    # --- naming ----------------------------------------------------------------------------------------------
+
+    def _issuer(self, ref: str) -> IssuerView:
+        """An organisation by slug, id (UUID or urn:uuid:) or DID."""
+        ref = ref.strip()
+        if ref.startswith("did:"):
+            found = directory.issuer_by(self.db, "did", ref)
+            if found is None:
+                raise NotFound(f"no issuer with DID {ref}")
+            return found
+        found = directory.issuer_by(self.db, "slug", ref)
+        if found is None:
+            uuid = self.config.id_in(ref)
+            found = None if uuid is None else directory.issuer_by(self.db, "id", str(uuid))
+        if found is None:
+            raise NotFound(f"no issuer with slug {ref!r}")
+        return found
+
+    def _slug_id(self, slug: str) -> str | None:
+        found = directory.issuer_by(self.db, "slug", slug)
+        return None if found is None else found.id
+
+    def _achievement(self, ref: str) -> AchievementView:
+        uuid = self._id(ref, "achievement")
+        found = directory.achievement(self.db, str(uuid))
+        if found is None:
+            raise NotFound(f"no achievement {uuid}")
+        return found
+
+    def _subject(self, ref: str) -> str:
+        """The id of an endorsement subject: an organisation, an achievement or a credential."""
+        ref = ref.strip()
+        if not ref:
+            raise InputError("of", "an endorsement subject is needed")
+        if ref.startswith("did:") or directory.issuer_by(self.db, "slug", ref) is not None:
+            return self._issuer(ref).id
+        uuid = self.config.id_in(ref)
+        if uuid is None:
+            raise NotFound(f"unknown endorsement subject {ref!r}: an issuer slug or DID, an "
+                           "achievement or a credential id")
+        subject = str(uuid)
+        if (directory.achievement(self.db, subject) is None
+                and credentials.status(self.db, subject) is None
+                and directory.issuer_by(self.db, "id", subject) is None):
+            raise NotFound(f"unknown endorsement subject {ref!r}")
+        return subject
+
+    def _id(self, ref: str, what: str) -> UUID:
+        uuid = self.config.id_in(ref)
+        if uuid is None:
+            raise NotFound(f"{ref!r} is not a {what} id (a UUID)")
+        return uuid
 
 
-def credential_status(store: ReadStore, credential_id: str, at: datetime | None = None
-                      ) -> CredentialStatus | None:
-    """None when no such credential was issued (as far as the projection has seen)."""
-    rows = store.query(_CREDENTIAL, (credential_id,))
-    return status_from_row(store, credential_id, rows[0], at) if rows else None
+def _record(notification: Any) -> EventRecord:
+    return EventRecord(notification.id, str(notification.originator_id), notification.originator_version,
+                       notification.topic, json.loads(notification.state))
 
 
-def status_from_row(store: ReadStore, credential_id: str, row: Sequence[Any],
-                    at: datetime | None = None) -> CredentialStatus:
-    """The answer for one credential_status row (CREDENTIAL_COLUMNS), now or as of `at`."""
-    (issuer_id, achievement_id, version, recipient, issued_at, valid_from, valid_until, status,
-     reason, since, status_list, status_list_index) = row
-    asked = None if at is None else moment(at)
-    instant = asked or moment(datetime.now(timezone.utc))
-    if asked is not None:
-        if asked < issued_at:
-            status, reason, since = NOT_ISSUED, None, None
-        else:
-            change = store.query(_CHANGE_AT, (credential_id, asked))
-            status, reason, since = change[0] if change else (ACTIVE, None, issued_at)
-    expired = status != NOT_ISSUED and valid_until is not None and valid_until <= instant
-    valid = status == ACTIVE and not expired and valid_from <= instant
-    if expired and status != REVOKED:
-        status, since = EXPIRED, valid_until
-    return CredentialStatus(
-        credential_id, asked, status, valid, expired, reason, since, issuer_id, achievement_id,
-        version, recipient, issued_at, valid_from, valid_until, status_list, status_list_index)
+def _aware(at: datetime | None) -> datetime | None:
+    if at is not None and (at.tzinfo is None or at.utcoffset() is None):
+        raise InputError("at", "a moment needs an offset, e.g. 2026-05-01T12:00:00Z")
+    return at
 
 
-def issuer_keys(store: ReadStore, issuer_id: str, at: datetime | None = None) -> list[KeyState]:
-    """Every key the issuer had at `at` (all keys when None), each with its state then. A key
-    counts as compromised from `compromised_since`, even before the compromise was reported."""
-    asked = None if at is None else moment(at)
-    keys = []
-    for vm, multibase, added, retired, compromised, reported in store.query(_KEYS, (issuer_id,)):
-        if asked is not None and added > asked:
-            continue
-        if compromised is not None and (asked is None or compromised <= asked):
-            state = "compromised"
-        elif retired is not None and (asked is None or retired <= asked):
-            state = "retired"
-        else:
-            state = "active"
-        keys.append(KeyState(vm, multibase, state, added, retired, compromised, reported))
-    return keys
+def _after(cursor: str | None) -> int:
+    """The log position after which a page starts."""
+    if cursor is None or cursor == "":
+        return 0
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 15:
+        raise InputError("cursor", f"{cursor!r} is not a cursor this registry handed out")
+    return int(cursor)
 
 
-def endorsements(store: ReadStore, column: str, value: str, at: datetime | None = None
-                 ) -> list[EndorsementView]:
-    """Endorsements whose `column` (endorser_id or subject_id) is `value`. At an instant: those
-    standing then (given, and not yet withdrawn). Now: all, withdrawn ones with their withdrawal."""
-    if column not in ("endorser_id", "subject_id"):
-        raise ValueError(f"cannot select endorsements by {column!r}")
-    sql = _ENDORSEMENTS + f"e.{column} = ?"
-    params: tuple = (value,)
-    asked = None if at is None else moment(at)
-    if asked is not None:
-        sql += " AND e.given_at <= ? AND (e.withdrawn_at IS NULL OR e.withdrawn_at > ?)"
-        params += (asked, asked)
-    found = []
-    for row in store.query(sql + " ORDER BY e.given_at, e.id", params):
-        withdrawn_at = row[10]
-        standing = asked is not None or withdrawn_at is None
-        found.append(EndorsementView(*row[:8], bool(row[8]), *row[9:], standing))
-    return found
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError("limit", f"a page holds 1 to {MAX_PAGE} items, not {limit}")
+    return limit
 
 
-def issuer_by(store: ReadStore, column: str, value: str) -> tuple[str, str] | None:
-    """(id, slug) of the organisation whose `column` (slug, did or id) is `value`."""
-    if column not in ("slug", "did", "id"):
-        raise ValueError(f"cannot find an issuer by {column!r}")
-    rows = store.query(f"SELECT id, slug FROM issuers WHERE {column} = ?", (value,))
-    return rows[0] if rows else None
-
-
-def subject_kind(store: ReadStore, subject_id: str) -> str | None:
-    """What an id names, if anything endorsable: an achievement or a credential."""
-    if store.query("SELECT 1 FROM achievements WHERE id = ?", (subject_id,)):
-        return "achievement"
-    if store.query("SELECT 1 FROM credential_status WHERE credential_id = ?", (subject_id,)):
-        return "credential"
-    return None
+def _page(found: list[T], limit: int, position: Callable[[T], int]) -> Page[T]:
+    return Page(found[:limit], str(position(found[limit - 1])) if len(found) > limit else None)

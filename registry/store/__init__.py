@@ -1,5 +1,6 @@
-"""Event-store adapters: where events live (settings), how they are encoded (encoding), and the
-database-level guard that keeps them append-only (append_only)."""
+"""Event-store adapters: where events live (settings), how they are encoded (encoding), the
+database-level guard that keeps them append-only (append_only), the event store itself
+(event_store) and plain SQL beside it (database)."""
 
 from registry.store.append_only import (
     REFUSAL,
@@ -7,8 +8,11 @@ from registry.store.append_only import (
     AppendOnlyPostgresRecorder,
     enforce_append_only,
     grant_application_role,
+    grant_tables,
 )
+from registry.store.database import Cursor, Database, open_database
 from registry.store.encoding import EventSchemaError, MsgspecMapper, PassThroughTranscoder
+from registry.store.event_store import ConflictError, EventStore
 from registry.store.settings import (
     StoreSettings,
     StoreSettingsError,
@@ -21,7 +25,11 @@ __all__ = [
     "REFUSAL",
     "AppendOnlyError",
     "AppendOnlyPostgresRecorder",
+    "ConflictError",
+    "Cursor",
+    "Database",
     "EventSchemaError",
+    "EventStore",
     "MsgspecMapper",
     "PassThroughTranscoder",
     "StoreSettings",
@@ -30,5 +38,7 @@ __all__ = [
     "enforce_append_only",
     "eventsourcing_env",
     "grant_application_role",
+    "grant_tables",
+    "open_database",
     "parse_database_url",
 ]

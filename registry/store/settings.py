@@ -19,13 +19,18 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventsourcing.utils import strtobool
 
+from registry.errors import ConfigurationError
+
 SQLITE_FILE_NAME = "registry.sqlite"
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 _SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*([^\s,]+)")
 
 
-class StoreSettingsError(ValueError):
+class StoreSettingsError(ConfigurationError):
     """The environment does not describe a usable event store."""
+
+    def __init__(self, message: str, field: str = "REGISTRY_DATABASE_URL") -> None:
+        super().__init__(field, message)
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def _flag(environ: Mapping[str, str], key: str, *, default: bool) -> bool:
     try:
         return bool(strtobool(value))
     except ValueError:
-        raise StoreSettingsError(f"{key}={value!r} is not a boolean (use true or false)") from None
+        raise StoreSettingsError(f"{value!r} is not a boolean (use true or false)", key) from None
 
 
 def parse_database_url(url: str) -> dict[str, str | int]:
@@ -71,19 +76,19 @@ def parse_database_url(url: str) -> dict[str, str | int]:
     shown = _without_password(url)
     if parts.scheme not in POSTGRES_SCHEMES:
         raise StoreSettingsError(
-            f"REGISTRY_DATABASE_URL {shown!r}: scheme must be postgresql:// or postgres://"
+            f"{shown!r}: scheme must be postgresql:// or postgres://"
         )
     if not parts.hostname:
-        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} has no host")
+        raise StoreSettingsError(f"{shown!r} has no host")
     if not parts.username:
-        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} has no user")
+        raise StoreSettingsError(f"{shown!r} has no user")
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname or "/" in dbname:
-        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} needs one database name")
+        raise StoreSettingsError(f"{shown!r} needs one database name")
     try:
         port = parts.port or 5432
     except ValueError:
-        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} has an invalid port") from None
+        raise StoreSettingsError(f"{shown!r} has an invalid port") from None
     return {
         "database": "postgres",
         "pg_user": unquote(parts.username),
@@ -102,7 +107,7 @@ def _schema(query: str, shown: str) -> str:
     unknown = sorted(set(params) - {"schema", "options"})
     if unknown:
         raise StoreSettingsError(
-            f"REGISTRY_DATABASE_URL {shown!r}: unsupported parameter(s) {', '.join(unknown)} "
+            f"{shown!r}: unsupported parameter(s) {', '.join(unknown)} "
             "(only schema and options=-c search_path=...)"
         )
     schemas = params.get("schema", [])
@@ -110,11 +115,11 @@ def _schema(query: str, shown: str) -> str:
         match = _SEARCH_PATH.search(options)
         if not match:
             raise StoreSettingsError(
-                f"REGISTRY_DATABASE_URL {shown!r}: options must be -c search_path=<schema>"
+                f"{shown!r}: options must be -c search_path=<schema>"
             )
         schemas.append(match.group(1))
     if len(set(schemas)) > 1:
-        raise StoreSettingsError(f"REGISTRY_DATABASE_URL {shown!r} names several schemas")
+        raise StoreSettingsError(f"{shown!r} names several schemas")
     return schemas[0] if schemas else ""
 
 

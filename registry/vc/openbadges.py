@@ -8,9 +8,10 @@ contexts.OB_V3P0_EXTENSIONS after the two contexts OB 3.0 requires first (as 1Ed
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 
 from registry.vc import contexts
 from registry.vc.errors import DocumentError
@@ -41,6 +42,16 @@ def parse_datetimez(value: object, what: str = "date-time") -> datetime:
         return datetime.fromisoformat(value.upper())
     except ValueError as exc:
         raise DocumentError(f"{what} {value!r} is not a valid date-time: {exc}") from None
+
+
+def xsd_datetime(moment: datetime) -> str:
+    """Seconds precision with Z: the form OB examples and the W3C vectors use."""
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def document_text(document: dict) -> str:
+    """The exact JSON text the registry stores and hands out for a signed document."""
+    return json.dumps(document, ensure_ascii=False, indent=2)
 
 
 def _without_none(**fields) -> dict:

@@ -170,6 +170,15 @@ def check_entry(credential: dict, list_credentials: Mapping[str, dict],
     return True, f"not {_past(purpose)}: entry {index} of {url} is clear"
 
 
+def read_entry(credential: dict) -> tuple[str, int, str]:
+    """(purpose, index, list URL) of the credential's one BitstringStatusListEntry; StatusListError
+    when there is none or it is malformed."""
+    status = _the_entry(credential.get("credentialStatus"))
+    if status is None:
+        raise StatusListError("the credential has no credentialStatus")
+    return _parse_entry(status)
+
+
 def _past(purpose: str) -> str:
     return {REVOCATION: "revoked", SUSPENSION: "suspended"}.get(purpose, f"flagged for {purpose}")
 

@@ -6,23 +6,31 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from registry.api.http import api_of
-from registry.api.pages import log, network, reads
-from registry.api.pages.rendering import PREFIX, PageInputError, language_of, page
+from registry.api.pages import log, network
 from registry.api.pages.i18n import Translator
-from registry.application import Registry
+from registry.api.pages.rendering import PREFIX, PageInputError, language_of, page
+from registry.projections import AchievementView, Queries
 
 # The demo's (and a common) convention for levels kept as separate badges: "<module>: <level>".
 LEVEL_NAME = re.compile(r"^(?P<module>.+?): (?P<level>[^:]+)$")
+HOME_ISSUERS = 100
 
 
-def registry_of(request: Request) -> Registry:
-    return api_of(request.app.state).registry
+@dataclass(frozen=True)
+class IssuerRow:
+    slug: str
+    name: str
+    did: str
+    deactivated_at: str | None
+    achievements: int
+    credentials: int
 
 
 @get("/", sync_to_thread=False, include_in_schema=False)
@@ -33,25 +41,24 @@ def root(request: Request) -> Redirect:
 
 
 @get(PREFIX, sync_to_thread=True, include_in_schema=False)
-def home(request: Request) -> Template:
-    registry = registry_of(request)
-    return page(request, "home.html", current="home", figures=reads.figures(registry),
-                issuers=reads.issuers(registry))
+def home(request: Request, queries: NamedDependency[Queries]) -> Template:
+    after = request.query_params.get("after") or None
+    listed = queries.issuers_by_name(after=after, limit=HOME_ISSUERS)
+    counts = queries.issuer_figures([i.id for i in listed.items])
+    rows = [IssuerRow(i.slug, i.name, i.did, i.deactivated_at, *counts[i.id]) for i in listed.items]
+    return page(request, "home.html", current="home", figures=queries.figures(), issuers=rows,
+                next_issuers=listed.next_cursor, issuers_after=after)
 
 
 @get(f"{PREFIX}/issuers/{{slug:str}}", sync_to_thread=True, include_in_schema=False)
-def issuer_page(request: Request, slug: FromPath[str]) -> Template:
-    registry = registry_of(request)
-    issuer = registry.issuer(slug)
-    keys = registry.key_history(slug)
-    given = registry.endorsements(by=slug)
-    subjects = reads.names(registry, [e.subject_id for e in given])
-    subject_slugs = reads.slugs(registry, [e.subject_issuer_id for e in given])
+def issuer_page(request: Request, queries: NamedDependency[Queries], slug: FromPath[str]) -> Template:
+    issuer = queries.issuer(slug)
+    keys = queries.keys(issuer.id)
     return page(
         request, "issuer.html", issuer=issuer, keys=keys, timeline=key_timeline(keys),
-        achievements=reads.achievements_of(registry, str(issuer.id)),
-        received=reads.endorsements_received(registry, str(issuer.id)),
-        given=given, subjects=subjects, subject_slugs=subject_slugs,
+        achievements=queries.achievements(issuer=issuer.id, limit=1000).items,
+        received=queries.endorsements(received_by=issuer.id).items,
+        given=queries.endorsements(by=issuer.id).items,
     )
 
 
@@ -71,22 +78,19 @@ def key_timeline(keys) -> list[tuple[str, str, str]]:
 
 
 @get(f"{PREFIX}/achievements/{{achievement_id:str}}", sync_to_thread=True, include_in_schema=False)
-def achievement_page(request: Request, achievement_id: FromPath[str]) -> Template:
-    registry = registry_of(request)
-    achievement = registry.achievement(achievement_id)
-    document = json.loads(achievement.document)
-    owner = registry.issuer_by_uuid(achievement.issuer_id)
-    siblings = reads.achievements_of(registry, str(owner.id))
-    required = reads.names(registry, [str(r) for r in achievement.requires])
-    endorsements = registry.endorsements(of=str(achievement.id))
-    endorsers = reads.names(registry, [e.endorser_id for e in endorsements])
+def achievement_page(request: Request, queries: NamedDependency[Queries],
+                     achievement_id: FromPath[str]) -> Template:
+    achievement = queries.achievement(achievement_id)
+    document = queries.achievement_document(achievement.id)
+    siblings = queries.achievements(issuer=achievement.issuer_id, limit=1000).items
+    required = queries.labels(achievement.requires)
     return page(
-        request, "achievement.html", achievement=achievement, document=document, owner=owner,
+        request, "achievement.html", achievement=achievement, document=document,
         criteria=(document.get("criteria") or {}).get("narrative", ""),
         tags=as_list(document.get("tag")), rubric=rubric_levels(document),
         levels=levels_of(achievement.name, siblings), module=module_of(achievement.name),
-        required=[(str(r), required.get(str(r), ("", str(r)))[1]) for r in achievement.requires],
-        endorsements=endorsements, endorsers=endorsers,
+        required=[(r, required.get(r, ("", r))[1]) for r in achievement.requires],
+        endorsements=queries.endorsements(of=achievement.id).items,
     )
 
 
@@ -101,7 +105,7 @@ def module_of(name: str) -> str | None:
     return match.group("module") if match else None
 
 
-def levels_of(name: str, siblings: list[reads.AchievementRow]) -> list[reads.AchievementRow]:
+def levels_of(name: str, siblings: list[AchievementView]) -> list[AchievementView]:
     """The other levels of the same module from the same organisation (in the order defined), or
     [] when the name follows no "<module>: <level>" pattern or no sibling shares the module."""
     module = module_of(name)
@@ -126,16 +130,14 @@ def as_dicts(value) -> list[dict]:
 
 
 @get(f"{PREFIX}/network", sync_to_thread=True, include_in_schema=False)
-def network_page(request: Request) -> Template:
-    registry = registry_of(request)
-    issuers = [(i.id, i.slug, i.name) for i in reads.issuers(registry)]
-    picture = network.build(issuers, reads.network_edges(registry))
+def network_page(request: Request, queries: NamedDependency[Queries]) -> Template:
+    issuers, edges = queries.network()
+    picture = network.build([(i.id, i.slug, i.name) for i in issuers], edges)
     return page(request, "network.html", current="network", network=picture)
 
 
 @get(f"{PREFIX}/events", sync_to_thread=True, include_in_schema=False)
-def events_page(request: Request) -> Template:
-    registry = registry_of(request)
+def events_page(request: Request, queries: NamedDependency[Queries]) -> Template:
     translate = Translator(language_of(request))
     after_text = (request.query_params.get("after") or "0").strip()
     if not after_text.isascii() or not after_text.isdigit() or len(after_text) > 15:
@@ -144,8 +146,7 @@ def events_page(request: Request) -> Template:
     if type_name is not None and type_name not in log.EVENT_TYPES:
         raise PageInputError(translate("bad_event_type", value=type_name))
     slug = request.query_params.get("issuer") or None
-    issuer = registry.issuer(slug) if slug else None
-    found = log.read(registry, after=int(after_text), type_name=type_name, issuer=issuer, prefix=PREFIX)
+    found = log.read(queries, after=int(after_text), type_name=type_name, issuer=slug, prefix=PREFIX)
     return page(request, "events.html", current="events", log=found, type_name=type_name,
                 issuer_slug=slug, event_types=list(log.EVENT_TYPES),
-                issuers=reads.issuers(registry))
+                issuers=queries.issuers_by_name(limit=1000).items)

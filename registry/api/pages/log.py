@@ -1,30 +1,21 @@
 """The event log as a person reads it: pages of events in log order after a position, filtered by
-event type (the store selects by topic) and by organisation (events of the organisation and of its
-achievements, credentials, endorsements and status-list entries).
-
-The organisation filter decodes each event and asks the read side who owns the others; one
-request reads at most SCAN_BUDGET events, and the next-page link continues where it stopped, so a
-rare match far down a long log costs several clicks, never an unbounded request."""
+event type and by organisation (registry.projections.Queries.event_log reads them), each shown with
+the organisation it concerns and the facts worth showing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic
 
-from registry.api.pages import reads
-from registry.application import Registry
 from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer
 from registry.domain.recipient import Recipient
 from registry.domain.status_list import StatusListSlot
 from registry.domain.trust import TrustAnchors
+from registry.projections import Queries
 
-PAGE_SIZE = 50
-SCAN_BUDGET = 2000
-BATCH = 250
 AGGREGATES = (Issuer, DidClaim, Achievement, Credential, Endorsement, Recipient, StatusListSlot, TrustAnchors)
 # Attributes shown in the details column, in this order. Documents are left out (they are the
 # signed JSON, public at their own URLs); recipients are shown only as stored: a DID or a hash.
@@ -69,81 +60,23 @@ class LogPage:
     last_position: int  # the log's newest position when read
 
 
-def read(registry: Registry, *, after: int, type_name: str | None, issuer: Issuer | None,
-         prefix: str) -> LogPage:
-    topics = [EVENT_TYPES[type_name]] if type_name else []
-    last = registry.max_position()
-    position, scanned, at_end = after, 0, False
-    found: list[tuple[Any, Any]] = []
-    while len(found) < PAGE_SIZE and scanned < SCAN_BUDGET:
-        batch = registry.recorder.select_notifications(start=position + 1, limit=BATCH, topics=topics)
-        if not batch:
-            at_end = True
-            break
-        events = [(n, registry.mapper.to_domain_event(n)) for n in batch]
-        kept = {n.id for n, _ in (events if issuer is None else _of_issuer(registry, events, issuer))}
-        for notification, event in events:
-            position = notification.id
-            if notification.id in kept:
-                found.append((notification, event))
-                if len(found) == PAGE_SIZE:
-                    break
-        scanned += len(batch)
-        if len(batch) < BATCH and len(found) < PAGE_SIZE:
-            at_end = True
-            break
-    rows = _rows(registry, found, prefix)
-    return LogPage(rows, after, None if at_end or position >= last else position, last)
+def read(queries: Queries, *, after: int, type_name: str | None, issuer: str | None, prefix: str) -> LogPage:
+    found = queries.event_log(after=after, topics=[EVENT_TYPES[type_name]] if type_name else [], issuer=issuer)
+    rows = [LogRow(entry.position, entry.event.timestamp, entry.topic.split(":", 1)[1],
+                   *_concerning(entry, prefix), getattr(entry.event, "actor", "") or "",
+                   _details(entry.event))
+            for entry in found.entries]
+    return LogPage(rows, found.after, found.next_after, found.last_position)
 
 
-def _of_issuer(registry: Registry, events: list, issuer: Issuer) -> list:
-    """The events that concern `issuer`: its own, and those of aggregates it owns."""
-    own = issuer.id
-    direct, unknown = [], []
-    for notification, event in events:
-        if (event.originator_id == own or getattr(event, "issuer_id", None) == own
-                or getattr(event, "endorser_id", None) == own
-                or (isinstance(event, DidClaim.Claimed) and event.slug == issuer.slug)):
-            direct.append((notification, event))
-        else:
-            unknown.append((notification, event))
-    refs = {str(ref) for _, e in unknown for ref in (e.originator_id, getattr(e, "credential_id", None)) if ref}
-    owned = {ref for ref, owner in reads.owners(registry, refs).items() if owner == str(own)}
-    matched = [(n, e) for n, e in unknown
-               if str(e.originator_id) in owned or str(getattr(e, "credential_id", "")) in owned]
-    return direct + matched
-
-
-def _rows(registry: Registry, found: list, prefix: str) -> list[LogRow]:
-    """Each event with the organisation it concerns: named in the event, or the owner of its
-    aggregate (a credential's issuer, an endorsement's endorser) from the read side."""
-    named = {str(ref) for _, e in found for ref in (getattr(e, "issuer_id", None), getattr(e, "endorser_id", None)) if ref}
-    named |= {str(e.originator_id) for _, e in found if isinstance(e, Issuer.Event)}
-    owned = reads.owners(registry, {str(ref) for _, e in found
-                                    for ref in (e.originator_id, getattr(e, "credential_id", None)) if ref})
-    slugs = reads.slugs(registry, named | set(owned.values()))
-    achievements = reads.names(registry, {str(e.originator_id) for _, e in found if isinstance(e, Achievement.Event)})
-    rows = []
-    for notification, event in found:
-        type_name = notification.topic.split(":", 1)[1]
-        rows.append(LogRow(notification.id, event.timestamp, type_name,
-                           *_concerning(event, achievements, owned, slugs, prefix),
-                           getattr(event, "actor", "") or "", _details(event)))
-    return rows
-
-
-def _concerning(event, achievements: dict, owned: dict, slugs: dict, prefix: str) -> tuple[str, str | None]:
-    originator = str(event.originator_id)
-    if isinstance(event, Achievement.Event) and originator in achievements:
-        return achievements[originator][1], f"{prefix}/achievements/{originator}"
-    if isinstance(event, Issuer.Event) and originator in slugs:
-        return slugs[originator], f"{prefix}/issuers/{slugs[originator]}"
-    if isinstance(event, DidClaim.Claimed):
-        return event.slug, f"{prefix}/issuers/{event.slug}"
-    owner = str(getattr(event, "issuer_id", None) or getattr(event, "endorser_id", None)
-                or owned.get(originator) or owned.get(str(getattr(event, "credential_id", ""))) or "")
-    if owner in slugs:  # a credential, an endorsement, a status-list entry: name its organisation
-        return f"{slugs[owner]} \u00b7 {originator[:8]}", f"{prefix}/issuers/{slugs[owner]}"
+def _concerning(entry, prefix: str) -> tuple[str, str | None]:
+    event, originator = entry.event, str(entry.event.originator_id)
+    if isinstance(event, Achievement.Event) and entry.achievement:
+        return entry.achievement, f"{prefix}/achievements/{originator}"
+    if isinstance(event, (Issuer.Event, DidClaim.Claimed)) and entry.owner:
+        return entry.owner, f"{prefix}/issuers/{entry.owner}"
+    if entry.owner:  # a credential, an endorsement, a status-list entry: name its organisation
+        return f"{entry.owner} \u00b7 {originator[:8]}", f"{prefix}/issuers/{entry.owner}"
     return originator, None
 
 

@@ -3,27 +3,23 @@ language of a request, links that keep it, and errors shown as pages rather than
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Request
-from litestar.exceptions import HTTPException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
-from registry.api.problems import HANDLERS
 from registry.api.pages.i18n import LANGUAGES, Translator, choose_language
-from registry.domain import DomainError, NotAuthorised, NotFound
+from registry.api.problems import classify
 
 API_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = API_ROOT / "templates"
 STATIC = API_ROOT / "static"
 PREFIX = "/pages"
-log = logging.getLogger("registry.api.pages")
 # The pages run no script and load nothing from elsewhere: a policy that forbids both makes any
 # markup an organisation's data could smuggle in inert.
 SECURITY_HEADERS = {
@@ -80,26 +76,18 @@ def page(request: Request, template: str, *, status: int = 200, current: str = "
 
 
 def error_page(request: Request, exc: Exception) -> Template:
-    if isinstance(exc, NotFound):
-        status, detail = 404, str(exc)
-    elif isinstance(exc, NotAuthorised):
-        status, detail = 403, str(exc)
-    elif isinstance(exc, DomainError):
-        status, detail = 422, str(exc)
-    elif isinstance(exc, HTTPException):  # before ValueError: Litestar's are ValueErrors too
-        status, detail = exc.status_code, str(exc.detail)
-    elif isinstance(exc, ValueError):  # PageInputError and refused values from use cases
+    """Errors as a page in the visitor's language, with the status the API would give (one
+    mapping: registry.api.problems.classify); a fault of the registry names its problem id only."""
+    translate = Translator(language_of(request))
+    if isinstance(exc, PageInputError):
         status, detail = 400, str(exc)
     else:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        status, detail = 500, ""
-    translate = Translator(language_of(request))
+        found = classify(request, exc)
+        status, detail = found.status, found.detail
+        if status == 500:
+            detail = translate("error_500_text", problem=found.problem_id)
     title = translate(f"error_{status}") if translate.has(f"error_{status}") else translate("error_title")
-    if status == 500:
-        detail = translate("error_500_text")
     return page(request, "error.html", status=status, title=title, detail=detail)
 
 
-# Handlers are found by the exception's class hierarchy across layers, so every class the API
-# answers with problem details is named again here, for the pages' router.
-ERROR_PAGES = {cls: error_page for cls in (*HANDLERS, NotFound, PageInputError)}
+ERROR_PAGES = {Exception: error_page}

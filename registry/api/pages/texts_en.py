@@ -167,6 +167,9 @@ EN: dict[str, str] = {
     "events_next": "Next events",
     "events_first": "First events",
     "events_scanned": "Searched positions up to {position}.",
+    "issuers_first": "Back to the first organisations",
+    "issuers_pagination_label": "Pages of the list of organisations",
+    "issuers_next": "More organisations",
     "pagination_label": "Pages of the event log",
     # event types
     "event_Issuer.Registered": "Organisation registered",
@@ -211,7 +214,7 @@ EN: dict[str, str] = {
     "error_413": "Too large",
     "error_422": "Refused",
     "error_500": "The registry failed to answer",
-    "error_500_text": "The error was logged. Please try again later.",
+    "error_500_text": "The error was logged as problem {problem}. Please try again later.",
     "error_back": "Back to the home page",
     "bad_position": "{value!r} is not a position in the log (a whole number).",
     "bad_event_type": "{value!r} is not an event type of this registry.",

@@ -8,12 +8,13 @@ import json
 import anyio.to_thread
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.response import Template
 
-from registry.api.pages.controllers import registry_of
 from registry.api.pages.i18n import Translator
 from registry.api.pages.rendering import PREFIX, language_of, page
-from registry.application.registry import MAX_DOCUMENT_BYTES
+from registry.commands import MAX_DOCUMENT_BYTES
+from registry.projections import Queries
 
 
 @get(f"{PREFIX}/verify", sync_to_thread=False, include_in_schema=False)
@@ -22,7 +23,7 @@ def verify_form(request: Request) -> Template:
 
 
 @post(f"{PREFIX}/verify", status_code=200, include_in_schema=False)
-async def verify_submitted(request: Request) -> Template:
+async def verify_submitted(request: Request, queries: NamedDependency[Queries]) -> Template:
     translate = Translator(language_of(request))
     form = await request.form()
     pasted = form.get("document")
@@ -41,9 +42,8 @@ async def verify_submitted(request: Request) -> Template:
     if problem is not None:
         return page(request, "verify.html", status=400, current="verify", report=None,
                     problem=problem, pasted=pasted)
-    registry = registry_of(request)
-    report = await anyio.to_thread.run_sync(registry.verify_document, document)
-    issuer = await anyio.to_thread.run_sync(issuer_slug, registry, report.issuer_id)
+    report = await anyio.to_thread.run_sync(queries.verify, document)
+    issuer = await anyio.to_thread.run_sync(issuer_slug, queries, report.issuer_id)
     return page(request, "verify.html", current="verify", report=report, problem=None,
                 pasted=pasted, issuer_slug=issuer)
 
@@ -59,9 +59,9 @@ def parse(text: str, translate: Translator) -> tuple[object, str | None]:
         return None, translate("verify_not_json", error=f"{exc.msg} (line {exc.lineno}, column {exc.colno})")
 
 
-def issuer_slug(registry, did: str | None) -> str | None:
+def issuer_slug(queries: Queries, did: str | None) -> str | None:
     """The organisation a report's issuer DID belongs to, for a link to its page."""
     if not isinstance(did, str) or not did.startswith("did:"):
         return None
-    found = registry.issuer_by_did(did)
+    found = queries.issuer_of_did(did)
     return None if found is None else found.slug

@@ -1,7 +1,9 @@
-"""What use cases hand back: the ids they created or changed and the notification position of the
-write, so a caller can wait for projections to reach it (read-your-writes)."""
+"""What commands hand back: the ids they created or changed and the notification position of the
+write, so a caller can ask the read side for an answer that reflects it (read-your-writes)."""
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 import msgspec
 
@@ -18,5 +20,5 @@ class BatchWritten(msgspec.Struct, frozen=True):
     documents: list[dict]
 
 
-class ConflictError(Exception):
-    """Concurrent writes kept colliding; nothing was stored by this command."""
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,4 +1,4 @@
-"""Use cases for issued badges: issue (one, or a batch in one transaction), suspend, reinstate,
+"""Commands about issued badges: issue (one, or a batch in one transaction), suspend, reinstate,
 revoke. Recipients given by e-mail appear in credentials only as salted hashes."""
 
 from __future__ import annotations
@@ -6,24 +6,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from registry.application.registry import document_text, xsd_datetime
-from registry.application.results import BatchWritten, Written
-from registry.application.status_lists import PendingSlots, StatusListUseCases
-from registry.domain import (
-    Achievement,
-    Credential,
-    DomainError,
-    Issuer,
-    NotAuthorised,
-    Recipient,
-)
+from registry.commands.custody import KeyCustody
+from registry.commands.policy import Actor, authorise
+from registry.commands.records import Records
+from registry.commands.results import BatchWritten, Written
+from registry.commands.status_lists import PendingSlots, StatusListSlots
+from registry.domain import Achievement, Credential, DomainError, Issuer, Recipient
 from registry.domain.identity import recipient_id
+from registry.settings import Config
 from registry.vc import identity, openbadges, proofs
 from registry.vc.errors import DocumentError
+from registry.vc.openbadges import document_text, xsd_datetime
 
 BATCH_COLUMNS = ("recipient", "achievement", "result", "valid_until", "evidence")
 MAX_BATCH = 10_000
@@ -44,8 +42,8 @@ class _Batch:
     """What one transaction has loaded and made so far, so that later awards in the same batch see
     earlier ones (a Super Badge after the five Excellent badges in one file)."""
 
-    def __init__(self, registry: CredentialUseCases) -> None:
-        self.registry = registry
+    def __init__(self, records: Records) -> None:
+        self.records = records
         self.issuers: dict[UUID, Issuer] = {}
         self.achievements: dict[str, Achievement] = {}
         self.recipients: dict[str, Recipient] = {}
@@ -54,38 +52,46 @@ class _Batch:
 
     def achievement(self, ref: str) -> Achievement:
         if ref not in self.achievements:
-            self.achievements[ref] = self.registry.achievement(ref)
+            self.achievements[ref] = self.records.achievement(ref)
         return self.achievements[ref]
 
     def issuer(self, uuid: UUID) -> Issuer:
         if uuid not in self.issuers:
-            self.issuers[uuid] = self.registry.issuer_by_uuid(uuid)
+            self.issuers[uuid] = self.records.issuer_by_id(uuid)
         return self.issuers[uuid]
 
     def recipient(self, stored: str) -> Recipient:
         if stored not in self.recipients:
-            uuid = recipient_id(stored)
-            self.recipients[stored] = (self.registry.load(uuid, Recipient, "recipient")
-                                       if self.registry.exists(uuid) else Recipient.enrol(stored))
+            found = self.records.store.find(recipient_id(stored))
+            self.recipients[stored] = found if isinstance(found, Recipient) else Recipient.enrol(stored)
         return self.recipients[stored]
 
     def credential(self, uuid: UUID) -> Credential:
         if uuid not in self.credentials:
-            self.credentials[uuid] = self.registry.load(uuid, Credential, "credential")
+            self.credentials[uuid] = self.records.credential(uuid)
         return self.credentials[uuid]
 
 
-class CredentialUseCases(StatusListUseCases):
-    def issue_credential(self, award: Award, *, actor: str, as_issuer: str | None = None) -> Written:
+class CredentialCommands:
+    def __init__(self, records: Records, custody: KeyCustody, config: Config,
+                 slots: StatusListSlots, clock: Callable[[], datetime]) -> None:
+        self.records = records
+        self.store = records.store
+        self.custody = custody
+        self.config = config
+        self.slots = slots
+        self.clock = clock
+
+    def issue(self, award: Award, *, actor: Actor) -> Written:
         def use_case() -> Written:
-            batch = _Batch(self)
-            credential, document = self._award(batch, award, actor, as_issuer)
-            position = self.commit(credential, *batch.status_slots.slots, *batch.recipients.values())
+            batch = _Batch(self.records)
+            credential, document = self._award(batch, award, actor)
+            position = self.store.commit(credential, *batch.status_slots.slots, *batch.recipients.values())
             return Written(id=str(credential.id), position=position, document=document)
 
-        return self.attempt(use_case)
+        return self.store.attempt(use_case)
 
-    def issue_batch(self, awards: list[Award], *, actor: str, as_issuer: str | None = None) -> BatchWritten:
+    def issue_batch(self, awards: list[Award], *, actor: Actor) -> BatchWritten:
         """All or nothing: one transaction; a refused row refuses the batch, naming the row."""
         if not awards:
             raise DomainError("the batch is empty")
@@ -93,58 +99,48 @@ class CredentialUseCases(StatusListUseCases):
             raise DomainError(f"a batch holds at most {MAX_BATCH} credentials, got {len(awards)}")
 
         def use_case() -> BatchWritten:
-            batch = _Batch(self)
+            batch = _Batch(self.records)
             made = []
             for row, award in enumerate(awards, start=2):  # row 1 is the CSV header
                 try:
-                    made.append(self._award(batch, award, actor, as_issuer))
+                    made.append(self._award(batch, award, actor))
                 except (DomainError, DocumentError) as exc:
                     raise type(exc)(f"row {row}: {exc}") from None
-            position = self.commit(*(c for c, _ in made), *batch.status_slots.slots,
-                                   *batch.recipients.values())
+            position = self.store.commit(*(c for c, _ in made), *batch.status_slots.slots,
+                                         *batch.recipients.values())
             return BatchWritten(ids=[str(c.id) for c, _ in made], position=position,
                                 documents=[d for _, d in made])
 
-        return self.attempt(use_case)
+        return self.store.attempt(use_case)
 
-    def revoke_credential(self, credential_id: str, *, reason: str, actor: str,
-                          as_issuer: str | None = None) -> Written:
-        return self._change(credential_id, as_issuer, lambda c: c.revoke(reason=reason, actor=actor))
+    def revoke(self, credential_id: str, *, reason: str, actor: Actor) -> Written:
+        return self._change(credential_id, actor, "revoke credentials",
+                            lambda c: c.revoke(reason=reason, actor=actor.name))
 
-    def suspend_credential(self, credential_id: str, *, reason: str, actor: str,
-                           as_issuer: str | None = None) -> Written:
-        return self._change(credential_id, as_issuer, lambda c: c.suspend(reason=reason, actor=actor))
+    def suspend(self, credential_id: str, *, reason: str, actor: Actor) -> Written:
+        return self._change(credential_id, actor, "suspend credentials",
+                            lambda c: c.suspend(reason=reason, actor=actor.name))
 
-    def reinstate_credential(self, credential_id: str, *, reason: str, actor: str,
-                             as_issuer: str | None = None) -> Written:
-        return self._change(credential_id, as_issuer, lambda c: c.reinstate(reason=reason, actor=actor))
-
-    def credential(self, credential_id: str | UUID) -> Credential:
-        uuid = credential_id if isinstance(credential_id, UUID) else self.parse_uuid(credential_id, "credential")
-        return self.load(uuid, Credential, "credential")
+    def reinstate(self, credential_id: str, *, reason: str, actor: Actor) -> Written:
+        return self._change(credential_id, actor, "reinstate credentials",
+                            lambda c: c.reinstate(reason=reason, actor=actor.name))
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _change(self, credential_id: str, as_issuer: str | None, change) -> Written:
+    def _change(self, credential_id: str, actor: Actor, action: str,
+                change: Callable[[Credential], None]) -> Written:
         def use_case() -> Written:
-            credential = self.credential(credential_id)
-            self._authorise_for(credential.issuer_id, as_issuer)
+            credential = self.records.credential(credential_id)
+            authorise(actor, self.records.owner(credential).slug, action)
             change(credential)
-            return Written(id=str(credential.id), position=self.commit(credential))
+            return Written(id=str(credential.id), position=self.store.commit(credential))
 
-        return self.attempt(use_case)
+        return self.store.attempt(use_case)
 
-    def _authorise_for(self, issuer_uuid: UUID, as_issuer: str | None) -> Issuer:
-        issuer = self.issuer_by_uuid(issuer_uuid)
-        if as_issuer is not None and as_issuer != issuer.slug:
-            raise NotAuthorised(f"{as_issuer} may not act for {issuer.slug}")
-        return issuer
-
-    def _award(self, batch: _Batch, award: Award, actor: str, as_issuer: str | None):
+    def _award(self, batch: _Batch, award: Award, actor: Actor) -> tuple[Credential, dict]:
         achievement = batch.achievement(award.achievement)
         issuer = batch.issuer(achievement.issuer_id)
-        if as_issuer is not None and as_issuer != issuer.slug:
-            raise NotAuthorised(f"{as_issuer} may not issue {issuer.slug}'s achievements")
+        authorise(actor, issuer.slug, "issue credentials")
         achievement.require_awardable()
         key = issuer.require_signing_key()
         subject, stored = self._recipient(award.recipient)
@@ -154,20 +150,20 @@ class CredentialUseCases(StatusListUseCases):
 
         credential_id = Credential.new_id()
         document = openbadges.open_badge_credential(
-            f"urn:uuid:{credential_id}", self.issuer_profile(issuer),
+            f"urn:uuid:{credential_id}", self.records.profile(issuer),
             json.loads(achievement.document), subject,
             valid_from=xsd_datetime(now),
             valid_until=None if award.valid_until is None else xsd_datetime(award.valid_until),
             result=[openbadges.result(value=award.result)] if award.result else None,
             evidence=[openbadges.evidence(evidence_id=award.evidence)] if award.evidence else None,
         )
-        status = document["credentialStatus"] = self.allocate_status(issuer, credential_id, batch.status_slots)
-        signer = self.keystore.signer(key.public_key_multibase, key.verification_method)
+        status = document["credentialStatus"] = self.slots.allocate(issuer, credential_id, batch.status_slots)
+        signer = self.custody.signer(key.public_key_multibase, key.verification_method)
         signed = proofs.sign(document, signer, created=xsd_datetime(now))
         credential = Credential.issue(
             id=credential_id, issuer=issuer, achievement=achievement, recipient=stored,
             document=document_text(signed), verification_method=key.verification_method,
-            valid_from=now.replace(microsecond=0), valid_until=award.valid_until, actor=actor,
+            valid_from=now.replace(microsecond=0), valid_until=award.valid_until, actor=actor.name,
             status_list=status["statusListCredential"], status_list_index=int(status["statusListIndex"]),
         )
         recipient.award(credential_id=credential_id, achievement_id=achievement.id)
@@ -181,10 +177,11 @@ class CredentialUseCases(StatusListUseCases):
             return {"id": value}, value
         if "@" in value:
             return ({"identifier": [identity.hashed_email_identity(value)]},
-                    self.keystore.recipient_reference(value))
+                    self.custody.recipient_reference(value))
         raise DocumentError(f"recipient {recipient!r} is neither an e-mail address nor a DID")
 
-    def _check_prerequisites(self, batch: _Batch, achievement: Achievement, recipient: Recipient,
+    @staticmethod
+    def _check_prerequisites(batch: _Batch, achievement: Achievement, recipient: Recipient,
                              now: datetime) -> None:
         for required in achievement.requires:
             held = [batch.credential(c) for c in recipient.credentials_for(required)]

@@ -12,24 +12,21 @@ from datetime import datetime, timezone
 
 import msgspec
 
-from registry.api.sql import Sql
-from registry.domain import DomainError
+from registry.access.errors import IdempotencyConflict
+from registry.errors import InputError
+from registry.store import Database
 
 MAX_KEY_LENGTH = 255
 IN_PROGRESS = 0
+TABLE = "api_idempotency"
+DDL = ("CREATE TABLE IF NOT EXISTS api_idempotency (key_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, "
+       "request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT, created_at TEXT NOT NULL, "
+       "PRIMARY KEY (key_id, idempotency_key))")
 
 
 class Replay(msgspec.Struct, frozen=True):
     status: int
     body: bytes
-
-
-class IdempotencyConflict(DomainError):
-    """The key was used for another request, or its first request has not finished (HTTP 409/422)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:
@@ -38,49 +35,40 @@ def request_hash(method: str, path: str, body: bytes) -> str:
 
 def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
-        raise ValueError(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable ASCII characters")
+        raise InputError("Idempotency-Key", f"must be 1-{MAX_KEY_LENGTH} printable ASCII characters")
     return key
 
 
 class IdempotencyRecords:
-    def __init__(self, sql: Sql, *, create_table: bool = True) -> None:
-        self.sql = sql
-        self.name = sql.table("api_idempotency")
-        if create_table:
-            sql.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.name} (key_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, "
-                "request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT, created_at TEXT NOT NULL, "
-                "PRIMARY KEY (key_id, idempotency_key))"
-            )
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def begin(self, key_id: str, key: str, digest: str) -> Replay | None:
         """None: this request is the first with the key and should run. Otherwise the stored answer."""
-        with self.sql.transaction() as cursor:
+        with self.db.transaction() as cursor:
             cursor.execute(
-                f"INSERT INTO {self.name} (key_id, idempotency_key, request_hash, status, created_at) "
+                "INSERT INTO api_idempotency (key_id, idempotency_key, request_hash, status, created_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (key_id, key, digest, IN_PROGRESS, datetime.now(timezone.utc).isoformat()),
             )
             if cursor.rowcount == 1:
                 return None
             rows = cursor.execute(
-                f"SELECT request_hash, status, body FROM {self.name} WHERE key_id = ? AND idempotency_key = ?",
+                "SELECT request_hash, status, body FROM api_idempotency WHERE key_id = ? AND idempotency_key = ?",
                 (key_id, key),
             )
         stored_digest, status, body = rows[0]
         if stored_digest != digest:
-            raise IdempotencyConflict(
-                f"Idempotency-Key {key!r} was already used for a different request", 422)
+            raise IdempotencyConflict(f"Idempotency-Key {key!r} was already used for a different request", 422)
         if status == IN_PROGRESS:
-            raise IdempotencyConflict(
-                f"the request with Idempotency-Key {key!r} is still being processed", 409)
+            raise IdempotencyConflict(f"the request with Idempotency-Key {key!r} is still being processed", 409)
         return Replay(status=status, body=body.encode("utf-8"))
 
     def finish(self, key_id: str, key: str, status: int, body: bytes) -> None:
-        self.sql.execute(
-            f"UPDATE {self.name} SET status = ?, body = ? WHERE key_id = ? AND idempotency_key = ?",
-            (status, body.decode("utf-8"), key_id, key),
-        )
+        with self.db.transaction() as cursor:
+            cursor.execute("UPDATE api_idempotency SET status = ?, body = ? WHERE key_id = ? AND idempotency_key = ?",
+                           (status, body.decode("utf-8"), key_id, key))
 
     def release(self, key_id: str, key: str) -> None:
-        self.sql.execute(f"DELETE FROM {self.name} WHERE key_id = ? AND idempotency_key = ?", (key_id, key))
+        with self.db.transaction() as cursor:
+            cursor.execute("DELETE FROM api_idempotency WHERE key_id = ? AND idempotency_key = ?", (key_id, key))

@@ -8,12 +8,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from registry.errors import InputError
+
 
 class RateLimiter:
     def __init__(self, per_minute: int, *, burst: int | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if per_minute < 1:
-            raise ValueError(f"the rate limit must be at least 1 request per minute, got {per_minute}")
+            raise InputError("rate", f"must be at least 1 request per minute, got {per_minute}")
         self.rate = per_minute / 60.0
         self.capacity = float(burst or per_minute)
         self.clock = clock

@@ -1,0 +1,100 @@
+"""`registry issue`, `revoke`, `suspend`, `reinstate`, `credential`, `status` and `status-list`:
+issued badges, their status now or at any instant, and the issuers' signed status lists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+
+from registry.cli.output import AT_HELP, actor, emit, instant, read_text, written
+from registry.commands import Award, parse_batch_csv
+from registry.errors import InputError
+from registry.vc.openbadges import parse_datetimez
+
+
+def register(grammar) -> None:
+    p = grammar.command("issue", "issue an OpenBadgeCredential (or --batch FILE.csv)", issue)
+    p.add_argument("--achievement")
+    p.add_argument("--recipient", help="an e-mail address (stored hashed) or a DID")
+    p.add_argument("--result", help="the achieved score or value, e.g. 87%%")
+    p.add_argument("--valid-until", help="ISO 8601 with offset")
+    p.add_argument("--evidence", help="a URL")
+    p.add_argument("--batch", help="CSV: recipient,achievement[,result,valid_until,evidence]")
+    p.add_argument("--out", help="write the signed credential (batch: JSON array) to this file")
+
+    for name, help, run in (("revoke", "revoke a credential (final)", revoke),
+                            ("suspend", "suspend a credential", suspend),
+                            ("reinstate", "reinstate a suspended credential", reinstate)):
+        p = grammar.command(name, help, run)
+        p.add_argument("credential_id")
+        p.add_argument("--reason", required=name == "revoke", default=f"{name}d")
+    grammar.command("credential", "print a stored credential", credential).add_argument("credential_id")
+
+    p = grammar.command("status", "a credential's status, now or --at an earlier instant "
+                                  "(exit 1 when it is not valid)", status)
+    p.add_argument("credential_id")
+    p.add_argument("--at", help=AT_HELP)
+
+    p = grammar.command("status-list", "print an issuer's signed revocation status list credential", status_list)
+    p.add_argument("slug")
+    p.add_argument("--list", dest="list_number", type=int, default=1, metavar="N",
+                   help="the list number (an issuer's lists are 1, 2, ...; default 1)")
+    p.add_argument("--out", help="also write the signed list credential to this file")
+
+
+def issue(registry, args) -> int:
+    if args.batch:
+        if args.achievement or args.recipient:
+            raise InputError("--batch", "takes recipients and achievements from the file only")
+        result = registry.commands.credentials.issue_batch(parse_batch_csv(read_text(args.batch)), actor=actor())
+        if args.out:
+            Path(args.out).write_text(json.dumps(result.documents, ensure_ascii=False, indent=2) + "\n")
+        emit(args, "\n".join(result.ids), {"ids": result.ids, "position": result.position,
+                                           "documents": result.documents})
+        return 0
+    if not args.achievement or not args.recipient:
+        raise InputError("--achievement" if not args.achievement else "--recipient",
+                         "issue needs --achievement and --recipient (or --batch FILE.csv)")
+    valid_until = parse_datetimez(args.valid_until, "--valid-until") if args.valid_until else None
+    return written(args, registry.commands.credentials.issue(
+        Award(args.recipient, args.achievement, args.result, valid_until, args.evidence), actor=actor()), args.out)
+
+
+def revoke(registry, args) -> int:
+    return written(args, registry.commands.credentials.revoke(args.credential_id, reason=args.reason, actor=actor()))
+
+
+def suspend(registry, args) -> int:
+    return written(args, registry.commands.credentials.suspend(args.credential_id, reason=args.reason, actor=actor()))
+
+
+def reinstate(registry, args) -> int:
+    return written(args, registry.commands.credentials.reinstate(args.credential_id, reason=args.reason,
+                                                                 actor=actor()))
+
+
+def credential(registry, args) -> int:
+    found = registry.queries.credential(args.credential_id)
+    emit(args, found.document, {"id": found.id, "status": found.status, "reason": found.reason,
+                                "document": json.loads(found.document)})
+    return 0
+
+
+def status(registry, args) -> int:
+    answer = registry.queries.credential_status(args.credential_id, instant(args))
+    line = f"{answer.status}" + (f" since {answer.since}" if answer.since else "")
+    if answer.reason:
+        line += f": {answer.reason}"
+    emit(args, line, msgspec.to_builtins(answer))
+    return 0 if answer.valid else 1
+
+
+def status_list(registry, args) -> int:
+    document = registry.commands.status_lists.sign(args.slug, args.list_number)
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    print(json.dumps(document, ensure_ascii=False) if args.json else text)
+    return 0

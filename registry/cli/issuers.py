@@ -1,0 +1,118 @@
+"""`registry issuer ...`, `registry did` and `registry keys ...`: organisations, their DID
+documents and their signing keys."""
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+
+from registry.cli.output import AT_HELP, actor, emit, instant, written
+from registry.vc.openbadges import parse_datetimez
+
+
+def register(grammar) -> None:
+    issuer = grammar.group("issuer", "organisations")
+    p = grammar.command("register", "register an organisation (hosted did:web, or --did did:key:...)",
+                        register_issuer, issuer)
+    p.add_argument("--slug", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--url")
+    p.add_argument("--email")
+    p.add_argument("--description")
+    p.add_argument("--did", help="an external issuer's did:key; it signs for itself")
+    grammar.command("show", "show an organisation and its key history", show, issuer).add_argument("slug")
+    grammar.command("list", "list organisations, in the order they registered", list_issuers, issuer)
+    p = grammar.command("update", "change an organisation's profile (options left out stay as they are)",
+                        update, issuer)
+    p.add_argument("slug")
+    p.add_argument("--name")
+    p.add_argument("--url")
+    p.add_argument("--email")
+    p.add_argument("--description")
+    p = grammar.command("deactivate", "stop an organisation issuing and endorsing (what it signed stays valid)",
+                        deactivate, issuer)
+    p.add_argument("slug")
+    p.add_argument("--reason", required=True)
+
+    grammar.command("did", "print an issuer's DID document", did).add_argument("slug")
+
+    keys = grammar.group("keys", "signing keys (`registry keys SLUG` shows them)")
+    grammar.command("rotate", "retire the active key and activate a new one", rotate, keys).add_argument("slug")
+    p = grammar.command("compromise", "distrust a key from a moment on", compromise, keys)
+    p.add_argument("slug")
+    p.add_argument("--key", required=True, help="verification method id or its Multikey")
+    p.add_argument("--since", required=True, help="ISO 8601 with offset, e.g. 2026-05-01T12:00:00Z")
+    p = grammar.command("show", "an organisation's keys and their state, now or --at an instant "
+                                "(also: registry keys SLUG; exit 1 when it had none)", show_keys, keys)
+    p.add_argument("slug")
+    p.add_argument("--at", help=AT_HELP)
+
+
+def view(registry, slug: str) -> dict:
+    issuer = registry.queries.issuer(slug)
+    keys = registry.queries.keys(issuer.id)
+    return {
+        "slug": issuer.slug, "name": issuer.name, "did": issuer.did, "hosted": issuer.hosted,
+        "url": issuer.url, "email": issuer.email, "description": issuer.description,
+        "registered_at": issuer.registered_at, "deactivated_at": issuer.deactivated_at,
+        "keys": [{"verification_method": k.verification_method, "state": k.state, "added_at": k.added_at,
+                  "retired_at": k.retired_at, "compromised_since": k.compromised_since} for k in keys],
+    }
+
+
+def register_issuer(registry, args) -> int:
+    return written(args, registry.commands.issuers.register(
+        slug=args.slug, name=args.name, url=args.url, email=args.email,
+        description=args.description, did=args.did, actor=actor()))
+
+
+def show(registry, args) -> int:
+    found = view(registry, args.slug)
+    emit(args, json.dumps(found, indent=2, ensure_ascii=False), found)
+    return 0
+
+
+def list_issuers(registry, args) -> int:
+    issuers, after = [], None
+    while True:
+        page = registry.queries.issuers(after=after, limit=1000)
+        issuers += page.items
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+    emit(args, "\n".join(f"{i.slug}\t{i.did}\t{i.name}" for i in issuers), msgspec.to_builtins(issuers))
+    return 0
+
+
+def update(registry, args) -> int:
+    return written(args, registry.commands.issuers.update_profile(
+        args.slug, name=args.name, url=args.url, email=args.email, description=args.description,
+        actor=actor()))
+
+
+def deactivate(registry, args) -> int:
+    return written(args, registry.commands.issuers.deactivate(args.slug, reason=args.reason, actor=actor()))
+
+
+def did(registry, args) -> int:
+    document = registry.queries.did_document(args.slug)
+    emit(args, json.dumps(document, indent=2), document)
+    return 0
+
+
+def rotate(registry, args) -> int:
+    return written(args, registry.commands.issuers.rotate_key(args.slug, actor=actor()))
+
+
+def compromise(registry, args) -> int:
+    since = parse_datetimez(args.since, "--since")
+    return written(args, registry.commands.issuers.report_compromise(
+        args.slug, verification_method=args.key, since=since, actor=actor()))
+
+
+def show_keys(registry, args) -> int:
+    found = registry.queries.keys(args.slug, instant(args))
+    emit(args, "\n".join(f"{k.state}\t{k.added_at}\t{k.verification_method}" for k in found),
+         msgspec.to_builtins(found))
+    return 0 if found else 1

@@ -1,0 +1,111 @@
+"""Running the registry: `registry init`, `demo`, `export`, `serve` and `apikey ...`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from registry.cli.output import emit
+from registry.errors import InputError
+
+
+def register(grammar) -> None:
+    p = grammar.command("init", "create the data directory, event store, read models and keystore "
+                                "(read models of an older layout are rebuilt)", init)
+    p.add_argument("--app-role", metavar="ROLE",
+                   help="PostgreSQL: grant an existing role what the service needs (append and read "
+                        "events), never UPDATE/DELETE/TRUNCATE; run as the table owner")
+    grammar.command("demo", "load a realistic SoftSkills4EU badge ecosystem (safe to run twice)", demo)
+    grammar.command("export", "every stored event as JSON lines, in order", export).add_argument("--out")
+
+    p = grammar.command("serve", "run the HTTP API (uvicorn) over the configured store", serve)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="worker processes, each with its own app")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+    keys = grammar.group("apikey", "API keys for the HTTP API's writes")
+    p = grammar.command("create", "make a key for an issuer (or --admin); prints it once, on the last line",
+                        create_key, keys)
+    p.add_argument("slug", nargs="?", help="the issuer the key acts for")
+    p.add_argument("--admin", action="store_true", help="a registry admin key (registers issuers)")
+    grammar.command("list", "list keys (ids and scopes, never the keys)", list_keys, keys)
+    grammar.command("revoke", "revoke a key by its id", revoke_key, keys).add_argument("key_id")
+
+
+def init(registry, args) -> int:
+    rebuilt = registry.init(args.app_role)
+    note = f"; rebuilt read models {', '.join(rebuilt)}" if rebuilt else ""
+    emit(args, f"registry ready: {registry.description}; keys in {registry.settings.keys_dir}{note}",
+         {"store": registry.description, "keys": str(registry.settings.keys_dir), "rebuilt": rebuilt})
+    return 0
+
+
+def demo(registry, args) -> int:
+    from registry.demo import run_demo
+
+    return run_demo(registry, as_json=args.json)
+
+
+def export(registry, args) -> int:
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        for event in registry.queries.export():
+            out.write(json.dumps({"position": event.position, "originator_id": event.originator_id,
+                                  "originator_version": event.originator_version, "topic": event.topic,
+                                  "state": event.state}, ensure_ascii=False) + "\n")
+    finally:
+        if args.out:
+            out.close()
+    return 0
+
+
+def serve(registry, args) -> int:
+    import uvicorn
+
+    if args.workers < 1:
+        raise InputError("--workers", f"must be at least 1, got {args.workers}")
+    if not 0 < args.port < 65536:
+        raise InputError("--port", f"must be 1-65535, got {args.port}")
+    print(f"registry API on http://{args.host}:{args.port} ({args.workers} worker(s)); "
+          f"store: {registry.description}", flush=True)
+    registry.close()  # each worker process opens its own
+    # An import string and a factory: every worker process opens its own registry.
+    uvicorn.run("registry.api.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, proxy_headers=True)
+    return 0
+
+
+def create_key(registry, args) -> int:
+    if args.admin == bool(args.slug):
+        raise InputError("slug", "apikey create needs an issuer slug or --admin (not both)")
+    slug = None
+    if args.slug:
+        slug = registry.queries.issuer(args.slug).slug  # NotFound for an unknown issuer: no key for nobody
+    key, record = registry.access.keys.create(issuer=slug)
+    if args.json:
+        print(json.dumps({"id": record.id, "scope": record.scope, "created_at": record.created_at}))
+    else:
+        print(f"API key {record.id} for {record.scope}; it is shown only now:")
+    print(key)
+    return 0
+
+
+def list_keys(registry, args) -> int:
+    records = registry.access.keys.records()
+    if args.json:
+        print(json.dumps([{"id": r.id, "scope": r.scope, "created_at": r.created_at,
+                           "revoked_at": r.revoked_at} for r in records]))
+    else:
+        for r in records:
+            print(f"{r.id}\t{r.scope}\t{r.created_at}\t{'revoked ' + r.revoked_at if r.revoked_at else 'active'}")
+    return 0
+
+
+def revoke_key(registry, args) -> int:
+    record = registry.access.keys.revoke(args.key_id)
+    if args.json:
+        print(json.dumps({"id": record.id, "scope": record.scope, "revoked_at": record.revoked_at}))
+    else:
+        print(f"revoked {record.id} ({record.scope})")
+    return 0

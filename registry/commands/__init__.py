@@ -1,0 +1,34 @@
+"""The write side: one use case per command, grouped by what it changes. Every command asks the one
+authorisation policy (policy.authorise) before it changes anything, signs through key custody
+(custody.KeyCustody) when a document must be signed, saves all new events in one transaction and
+returns what it made with the notification position of the write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registry.commands.achievements import AchievementCommands
+from registry.commands.credentials import Award, CredentialCommands, parse_batch_csv
+from registry.commands.custody import CustodyError, KeyCustody
+from registry.commands.endorsements import MAX_DOCUMENT_BYTES, EndorsementCommands
+from registry.commands.issuers import IssuerCommands
+from registry.commands.policy import Actor, authorise
+from registry.commands.results import BatchWritten, Written, utc_now
+from registry.commands.status_lists import StatusListCommands, StatusListSlots
+from registry.commands.trust import TrustCommands
+
+
+@dataclass(frozen=True)
+class Commands:
+    issuers: IssuerCommands
+    achievements: AchievementCommands
+    credentials: CredentialCommands
+    endorsements: EndorsementCommands
+    trust: TrustCommands
+    status_lists: StatusListCommands
+
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES", "Actor", "Award", "BatchWritten", "Commands", "CustodyError", "KeyCustody",
+    "StatusListSlots", "Written", "authorise", "parse_batch_csv", "utc_now",
+]

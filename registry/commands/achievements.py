@@ -1,0 +1,104 @@
+"""Commands about badge classes: define, revise (a new version; old ones stay resolvable), retire."""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+from registry.commands.policy import Actor, authorise
+from registry.commands.records import Records
+from registry.commands.results import Written
+from registry.domain import Achievement, DomainError, Issuer
+from registry.settings import Config
+from registry.vc import jsonld, openbadges
+from registry.vc.errors import DocumentError
+
+# Properties the registry sets itself; a definition may not supply them.
+_MANAGED = {"id", "type", "creator", "version", "@context"}
+
+
+class AchievementCommands:
+    def __init__(self, records: Records, config: Config) -> None:
+        self.records = records
+        self.store = records.store
+        self.config = config
+
+    def define(self, *, issuer: str, actor: Actor, definition: dict,
+               requires: list[str] = ()) -> Written:
+        """`definition` is an OB Achievement without id/creator: at least name, description and
+        criteria ({"narrative": ...}); any other OB Achievement property is kept as given."""
+
+        def use_case() -> Written:
+            owner = self.records.issuer(issuer)
+            authorise(actor, owner.slug, "define achievements")
+            if not owner.is_active:
+                raise DomainError(f"issuer {owner.slug} is deactivated")
+            new_id = Achievement.new_id()
+            required = self._required(requires, owner.id)
+            document = self._document(new_id, owner, definition, version=1)
+            achievement = Achievement.define(
+                id=new_id, issuer_id=owner.id, name=document["name"],
+                document=json.dumps(document, ensure_ascii=False), requires=required, actor=actor.name,
+            )
+            return Written(id=str(new_id), position=self.store.commit(achievement))
+
+        return self.store.attempt(use_case)
+
+    def revise(self, achievement_id: str, *, actor: Actor, definition: dict,
+               requires: list[str] | None = None) -> Written:
+        def use_case() -> Written:
+            achievement = self.records.achievement(achievement_id)
+            owner = self.records.owner(achievement)
+            authorise(actor, owner.slug, "revise achievements")
+            required = (achievement.requires if requires is None
+                        else self._required(requires, owner.id))
+            document = self._document(achievement.id, owner, definition,
+                                      version=achievement.current_version + 1)
+            achievement.revise(name=document["name"], requires=required, actor=actor.name,
+                               document=json.dumps(document, ensure_ascii=False))
+            return Written(id=str(achievement.id), position=self.store.commit(achievement))
+
+        return self.store.attempt(use_case)
+
+    def retire(self, achievement_id: str, *, reason: str, actor: Actor) -> Written:
+        def use_case() -> Written:
+            achievement = self.records.achievement(achievement_id)
+            authorise(actor, self.records.owner(achievement).slug, "retire achievements")
+            achievement.retire(reason=reason, actor=actor.name)
+            return Written(id=str(achievement.id), position=self.store.commit(achievement))
+
+        return self.store.attempt(use_case)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _required(self, requires, owner_id: UUID) -> tuple[UUID, ...]:
+        required = []
+        for ref in requires:
+            prerequisite = self.records.achievement(ref)
+            if prerequisite.issuer_id != owner_id:
+                raise DomainError(f"required achievement {ref} belongs to another issuer")
+            required.append(prerequisite.id)
+        return tuple(dict.fromkeys(required))
+
+    def _document(self, achievement_id: UUID, owner: Issuer, definition: dict, *, version: int) -> dict:
+        if not isinstance(definition, dict):
+            raise DocumentError("an achievement definition must be a JSON object")
+        managed = sorted(_MANAGED & set(definition))
+        if managed:
+            raise DocumentError(f"an achievement definition may not set {managed}: the registry sets them")
+        criteria = definition.get("criteria")
+        if not isinstance(criteria, dict) or not isinstance(criteria.get("narrative"), str):
+            raise DocumentError("an achievement definition needs criteria.narrative (a string)")
+        extra = {k: v for k, v in definition.items() if k not in ("name", "description", "criteria")}
+        extra_criteria = {k: v for k, v in criteria.items() if k != "narrative"}
+        document = openbadges.achievement(
+            self.config.achievement_url(achievement_id),
+            name=definition.get("name"), description=definition.get("description"),
+            criteria_narrative=criteria["narrative"], creator=self.records.profile(owner),
+            achievement_type=extra.pop("achievementType", "Badge"), version=str(version),
+            extra=extra or None,
+        )
+        document["criteria"].update(extra_criteria)
+        # Refuse terms the pinned contexts do not define: a signature would not cover them.
+        jsonld.assert_terms_defined({"@context": list(openbadges.CREDENTIAL_CONTEXTS), **document})
+        return document

@@ -1,0 +1,113 @@
+"""Everything the registry is started with, read from the environment once, by the composition root.
+
+REGISTRY_PUBLIC_URL            the registry's origin: achievements, status lists and hosted issuers'
+                               did:web are named under it (default http://localhost:8000)
+REGISTRY_KEYS                  the keystore directory (default ./keys)
+REGISTRY_KEYSTORE_PASSPHRASE   derive the keystore's master key from this passphrase (scrypt)
+REGISTRY_API_RATE_PER_MINUTE   writes per minute per API key (default 120)
+REGISTRY_API_BURST             writes an API key may make at once (default: the rate per minute)
+and the store's settings (registry.store.settings): REGISTRY_HOME, REGISTRY_DATABASE_URL,
+REGISTRY_CREATE_TABLES.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from registry.errors import ConfigurationError
+from registry.store.settings import StoreSettings
+
+DEFAULT_PUBLIC_URL = "http://localhost:8000"
+DEFAULT_RATE_PER_MINUTE = 120
+
+
+@dataclass(frozen=True)
+class Config:
+    """How the registry names what it publishes: every public URL is made here."""
+
+    public_url: str  # an http(s) origin, no trailing slash
+
+    @classmethod
+    def of(cls, public_url: str) -> Config:
+        public_url = public_url.rstrip("/")
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ConfigurationError(
+                "REGISTRY_PUBLIC_URL",
+                f"must be an http(s) origin like https://badges.example.org, got {public_url!r}")
+        return cls(public_url)
+
+    @property
+    def host(self) -> str:
+        """host[:port] of the public URL; did:web names issuers under it."""
+        return urlsplit(self.public_url).netloc
+
+    def achievement_url(self, achievement_id: object, version: int | None = None) -> str:
+        url = f"{self.public_url}/achievements/{achievement_id}"
+        return url if version is None else f"{url}/versions/{version}"
+
+    def id_in(self, ref: str | UUID) -> UUID | None:
+        """The id in a UUID, urn:uuid:UUID, or a URL this registry names something by
+        (<public_url>/achievements/<uuid>); None when there is none."""
+        if isinstance(ref, UUID):
+            return ref
+        value = ref.strip()
+        if value.startswith("urn:uuid:"):
+            value = value[len("urn:uuid:"):]
+        elif value.startswith(self.public_url + "/"):
+            value = value.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            return UUID(value)
+        except ValueError:
+            return None
+
+    def status_list_url(self, slug: str, list_number: int) -> str:
+        return f"{self.public_url}/status-lists/{slug}/{list_number}"
+
+    def status_list_of(self, url: str) -> tuple[str, int] | None:
+        """(slug, list number) of a status list URL this registry publishes, else None."""
+        prefix = f"{self.public_url}/status-lists/"
+        if not url.startswith(prefix):
+            return None
+        slug, _, number = url[len(prefix):].partition("/")
+        if not slug or not number.isascii() or not number.isdigit() or len(number) > 9:
+            return None
+        return slug, int(number)
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: StoreSettings
+    config: Config
+    keys_dir: Path
+    keystore_passphrase: str | None = field(default=None, repr=False)
+    api_rate_per_minute: int = DEFAULT_RATE_PER_MINUTE
+    api_burst: int | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        rate = _count(environ, "REGISTRY_API_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)
+        burst = _count(environ, "REGISTRY_API_BURST", None)
+        return cls(
+            store=StoreSettings.from_environ(environ),
+            config=Config.of(environ.get("REGISTRY_PUBLIC_URL") or DEFAULT_PUBLIC_URL),
+            keys_dir=Path(environ.get("REGISTRY_KEYS") or "keys").resolve(),
+            keystore_passphrase=environ.get("REGISTRY_KEYSTORE_PASSPHRASE") or None,
+            api_rate_per_minute=rate,
+            api_burst=burst,
+        )
+
+
+def _count(environ: Mapping[str, str], name: str, default: int | None) -> int | None:
+    text = (environ.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise ConfigurationError(name, f"must be a whole number from 1 to 1000000, got {text!r}")
+    return int(text)

@@ -1,0 +1,156 @@
+"""Plain SQL on the registry's own database, beside the event store: the read models and the access
+tables (API keys, idempotency records) use it. One connection per Database, serialised by a lock.
+
+Statements are written once with `?` placeholders; on PostgreSQL they are translated to `%s` here
+and nowhere else. SQLite: a file (WAL, as the event store set it); writes take the file's write
+lock at BEGIN (IMMEDIATE), so two writers serialise instead of failing mid-transaction.
+PostgreSQL: the same settings as the event store, `search_path` set to its schema."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import psycopg.sql
+
+from registry.errors import ConfigurationError
+from registry.store.settings import StoreSettings
+
+# SQLite: how long a statement waits for the file's write lock (commands hold it briefly).
+SQLITE_BUSY_SECONDS = 30.0
+
+
+class Cursor:
+    """What a transaction offers: statements with `?` placeholders, rows as tuples."""
+
+    def __init__(self, database: Database, raw: Any) -> None:
+        self._database = database
+        self._raw = raw
+        self.rowcount = 0
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        self._raw.execute(self._database.sql(sql), params)
+        self.rowcount = self._raw.rowcount
+        return [tuple(row) for row in self._raw.fetchall()] if self._raw.description else []
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._raw.executemany(self._database.sql(sql), rows)
+
+
+class Database:
+    kind = ""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class SQLiteDatabase(Database):
+    kind = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        # Autocommit mode: transactions are opened explicitly (BEGIN IMMEDIATE).
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                          timeout=SQLITE_BUSY_SECONDS)
+        # NORMAL sync keeps every committed transaction across a process crash; a tail lost to
+        # power loss is replayed by the projections, whose positions commit with their rows.
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=NORMAL")
+        self._cursor = self.connection.cursor()  # reused by queries: lookups are the hot path
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self.lock:
+            return self._cursor.execute(sql, params).fetchall()
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (any process) commits to the file."""
+        with self.lock:
+            return self._cursor.execute("PRAGMA data_version").fetchone()[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self.lock:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield Cursor(self, self.connection.cursor())
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+
+    def close(self) -> None:
+        with self.lock:
+            self.connection.close()
+
+
+class PostgresDatabase(Database):
+    kind = "postgres"
+
+    def __init__(self, connect_kwargs: dict[str, Any]) -> None:
+        super().__init__()
+        self.connect_kwargs = connect_kwargs
+        self.connection = psycopg.connect(**connect_kwargs, autocommit=True)
+        self._statements: dict[str, str] = {}
+
+    def sql(self, statement: str) -> str:
+        try:
+            return self._statements[statement]
+        except KeyError:
+            converted = self._statements[statement] = statement.replace("?", "%s")
+            return converted
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self.lock:
+            cursor = self.connection.execute(self.sql(sql), params)
+            return cursor.fetchall() if cursor.description else []
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self.lock, self.connection.transaction(), self.connection.cursor() as raw:
+            yield Cursor(self, raw)
+
+    def listen(self, channel: str) -> psycopg.Connection:
+        """A separate connection LISTENing on `channel` (the event store NOTIFYs on inserts)."""
+        connection = psycopg.connect(**self.connect_kwargs, autocommit=True)
+        connection.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
+        return connection
+
+    def close(self) -> None:
+        with self.lock:
+            self.connection.close()
+
+
+def open_database(settings: StoreSettings) -> Database:
+    """A connection to the database the event store lives in."""
+    if settings.database == "sqlite":
+        settings.home.mkdir(parents=True, exist_ok=True)
+        return SQLiteDatabase(str(settings.sqlite_path))
+    kwargs: dict[str, Any] = {
+        "dbname": settings.pg_dbname, "host": settings.pg_host, "port": settings.pg_port,
+        "user": settings.pg_user, "password": settings.pg_password or None,
+    }
+    if settings.pg_schema:
+        kwargs["options"] = f"-c search_path={settings.pg_schema}"
+    try:
+        return PostgresDatabase(kwargs)
+    except psycopg.OperationalError as exc:
+        raise ConfigurationError("REGISTRY_DATABASE_URL",
+                                 f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
