@@ -209,3 +209,31 @@ def test_profile_updates_and_deactivation_reach_the_read_side_and_stop_issuing(r
         commands.credentials.issue(Award(LEARNER, course), actor=OPERATOR)
     # Signed while it was active: still valid.
     assert queries.verify(early.document).valid
+
+
+def test_verification_says_whether_the_credential_was_issued_to_a_recipient(registry):
+    registry.commands.issuers.register(slug="acme", name="Acme", actor=OPERATOR)
+    course = registry.commands.achievements.define(issuer="acme", definition=definition("Teamwork"), actor=OPERATOR).id
+    by_mail = registry.commands.credentials.issue(Award("Ada@Example.org", course), actor=OPERATOR).document
+    by_did = registry.commands.credentials.issue(Award(LEARNER, course), actor=OPERATOR).document
+    assert registry.queries.verify(by_mail).find("recipient") is None  # asked only when given
+    for document, recipient, outcome in ((by_mail, "ada@example.org", "pass"), (by_mail, "bob@example.org", "fail"),
+                                         (by_did, LEARNER, "pass"), (by_did, "ada@example.org", "fail"),
+                                         (by_mail, LEARNER, "fail")):
+        report = registry.queries.verify(document, recipient=recipient)
+        assert report.find("recipient").outcome == outcome, (recipient, report.find("recipient"))
+        assert report.valid is (outcome == "pass")
+
+
+def test_an_achievement_that_would_not_conform_to_ob_3_is_refused_before_anything_is_stored(registry):
+    from registry.vc.errors import DocumentError
+
+    registry.commands.issuers.register(slug="acme", name="Acme", actor=OPERATOR)
+    before = registry.queries.last_position()
+    broken = {**definition("Teamwork"), "alignment": [{"targetName": "Collaboration"}]}  # no targetUrl
+    with pytest.raises(DocumentError, match="does not conform to OB 3.0"):
+        registry.commands.achievements.define(issuer="acme", definition=broken, actor=OPERATOR)
+    assert registry.queries.last_position() == before
+    fine = {**definition("Teamwork"), "alignment": [{"type": ["Alignment"], "targetName": "Collaboration",
+                                                      "targetUrl": "https://framework.example/c/1"}]}
+    registry.commands.achievements.define(issuer="acme", definition=fine, actor=OPERATOR)

@@ -62,8 +62,11 @@ def status_list(request: Request, commands: NamedDependency[Commands], slug: Fro
 
 @post("/verify", sync_to_thread=True, status_code=200, responses=READ_PROBLEMS, tags=["verification"],
       summary="Verify an OpenBadgeCredential or EndorsementCredential; `valid` is false if any check failed")
-def verify(queries: NamedDependency[Queries], data: JSONBody[dict[str, Any]]) -> VerificationReport:
-    return queries.verify(data)
+def verify(queries: NamedDependency[Queries], data: JSONBody[dict[str, Any]],
+           recipient: Annotated[str | None, QueryParameter(
+               description="also check it was issued to this e-mail address or DID", max_length=320)] = None,
+           ) -> VerificationReport:
+    return queries.verify(data, recipient=recipient)
 
 
 HANDLERS = [trust_path, trust_anchors, projection_positions, status_list, verify]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from registry.cli.output import emit, read_json
 from registry.errors import InputError
 from registry.vc.errors import DocumentError
@@ -19,6 +17,9 @@ def register(grammar) -> None:
     p.add_argument("--status-list", action="append", default=[], metavar="FILE",
                    help=f"a BitstringStatusListCredential (at least {MIN_ENTRIES} entries) to check "
                         "credentials' credentialStatus against; repeatable")
+    p.add_argument("--recipient", metavar="EMAIL_OR_DID",
+                   help="also check that the credential was issued to this e-mail address (hashed or "
+                        "plain identifier) or DID")
 
 
 def verify(registry, args) -> int:
@@ -26,10 +27,10 @@ def verify(registry, args) -> int:
     all_valid = True
     for path in args.files:
         try:
-            report = registry.queries.verify(read_json(path), lists)
+            report = registry.queries.verify(read_json(path), lists, recipient=args.recipient)
             valid = report.valid
-            data = {"file": path, **msgspec.to_builtins(report)}
-            failed = [f"{c.name}: {c.reason}" for c in report.checks if c.outcome == "fail"]
+            data = {"file": path, **report.to_dict()}
+            failed = [f"{c.name}: {c.reason}" for c in report.failures]
             line = f"VALID {path}" if valid else f"INVALID {path}: {'; '.join(failed)}"
         except (DocumentError, InputError) as exc:
             valid, data = False, {"file": path, "valid": False, "error": str(exc)}

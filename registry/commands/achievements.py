@@ -10,7 +10,7 @@ from registry.commands.records import Records
 from registry.commands.results import Written
 from registry.domain import Achievement, DomainError, Issuer
 from registry.settings import Config
-from registry.vc import jsonld, openbadges
+from registry.vc import jsonld, openbadges, schema
 from registry.vc.errors import DocumentError
 
 # Properties the registry sets itself; a definition may not supply them.
@@ -99,6 +99,11 @@ class AchievementCommands:
             extra=extra or None,
         )
         document["criteria"].update(extra_criteria)
+        # What credentials will embed must conform to the 1EdTech schema's Achievement, or every
+        # credential awarding it would fail schema checks at every verifier.
+        conformance = schema.check_part(document, "Achievement")
+        if not conformance.ok:
+            raise DocumentError(f"the achievement does not conform to OB 3.0: {'; '.join(conformance.errors)}")
         # Refuse terms the pinned contexts do not define: a signature would not cover them.
         jsonld.assert_terms_defined({"@context": list(openbadges.CREDENTIAL_CONTEXTS), **document})
         return document

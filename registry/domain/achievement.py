@@ -68,11 +68,6 @@ class Achievement(Aggregate):
     def document(self) -> str:
         return self.versions[-1]
 
-    def version_document(self, version: int) -> str:
-        if not 1 <= version <= len(self.versions):
-            raise DomainError(f"achievement {self.id} has no version {version}")
-        return self.versions[version - 1]
-
     def revise(self, *, name: str, document: str, requires: tuple[UUID, ...], actor: str) -> int:
         self.require_awardable()
         if self.id in requires:

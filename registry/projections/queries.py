@@ -313,10 +313,12 @@ class Queries:
 
     # --- verification -------------------------------------------------------------------------------------
 
-    def verify(self, document: object, status_lists: dict[str, dict] | None = None) -> VerificationReport:
-        """The full verification report of a credential or endorsement."""
+    def verify(self, document: object, status_lists: dict[str, dict] | None = None,
+               recipient: str | None = None) -> VerificationReport:
+        """The full verification report of a credential or endorsement; with `recipient` (an
+        e-mail address or a DID) also whether it was issued to them."""
         self.fresh()
-        return self._verifier.verify(document, status_lists)
+        return self._verifier.verify(document, status_lists, recipient)
 
     def issuer_of_did(self, did: str) -> IssuerView | None:
         self.fresh()

@@ -25,7 +25,7 @@ from registry.projections.directory import IssuerView
 from registry.projections.projection import instant
 from registry.settings import Config
 from registry.store import Database, EventStore
-from registry.vc import did, multikey, status_list, verification
+from registry.vc import did, identity, multikey, status_list, verification
 from registry.vc.errors import DocumentError
 from registry.vc.report import Check, IssuerKnowledge, KeyInterval, VerificationReport
 
@@ -38,10 +38,12 @@ class Verifier:
         self.config = config
         self.clock = clock
 
-    def verify(self, document: object, status_lists: dict[str, dict] | None = None) -> VerificationReport:
+    def verify(self, document: object, status_lists: dict[str, dict] | None = None,
+               recipient: str | None = None) -> VerificationReport:
         """The full report (the read models must be fresh). `status_lists` are
         BitstringStatusListCredentials the verifier holds, by URL; the registry's own lists are
-        read from its records and need not be given."""
+        read from its records and need not be given. With `recipient` (an e-mail address or a DID)
+        the report also says whether the credential was issued to it."""
         now = self.clock()
         if not isinstance(document, dict):
             return verification.verify(document, now=now, issuer=None)
@@ -57,6 +59,8 @@ class Verifier:
         if report.checks[0].outcome == "fail":  # not a document at all: nothing more to ask
             return report
         checks = report.checks + [self._endorsement_check(document, issuer), self._trust_check(issuer)]
+        if recipient is not None:
+            checks.append(_recipient_check(document, recipient))
         return VerificationReport(not any(c.outcome == "fail" for c in checks),
                                   report.credential_id, report.issuer_id, checks)
 
@@ -202,6 +206,23 @@ class Verifier:
         path = " -> ".join([hops[0].endorser] + [hop.subject for hop in hops])
         return Check("trust-chain", "pass", f"chain of active endorsements: {path}",
                      [msgspec.to_builtins(hop) for hop in hops])
+
+
+def _recipient_check(document: dict, recipient: str) -> Check:
+    """Whether the credential names this recipient: a DID as the subject's id, an e-mail address
+    in one of its identifiers (the salted hash OB 3.0 uses, or the plain address)."""
+    subject = document.get("credentialSubject")
+    subject = subject if isinstance(subject, dict) else {}
+    wanted = recipient.strip()
+    if wanted.startswith("did:"):
+        found = subject.get("id") == wanted
+    else:
+        identifiers = subject.get("identifier")
+        identifiers = identifiers if isinstance(identifiers, list) else [identifiers]
+        found = any(identity.matches_email(i, wanted) for i in identifiers)
+    if found:
+        return Check("recipient", "pass", f"issued to {wanted}")
+    return Check("recipient", "fail", f"not issued to {wanted}: the credential names another recipient")
 
 
 _ENDORSEMENT_FIELDS = ("id", "endorser_id", "endorser", "subject_kind", "subject_id", "subject_iri",
