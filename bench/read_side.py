@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(tmp)
         say(f"writing an event log of {plan.events:,}+ events through the use cases (SQLite) ...")
         sqlite, built = data.build_log(home, plan)
-        say(f"  {sqlite.max_position():,} events in {built.seconds:.0f} s")
+        say(f"  {sqlite.store.max_position():,} events in {built.seconds:.0f} s")
         stores = [("sqlite", sqlite, "")]
         with (nullcontext("") if args.no_postgres else throwaway_postgres()) as url:
             if url:

@@ -10,18 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from registry.access import Access, Principal
-from registry.api.http import (
-    IMMUTABLE,
-    LD_JSON,
-    READ_PROBLEMS,
-    SECURITY,
-    WRITE,
-    WRITE_PROBLEMS,
-    document_response,
-    owner_slug,
-    perform,
-)
+from registry.api.http import IMMUTABLE, LD_JSON, READ_PROBLEMS, WRITES, Write, document_response
 from registry.api.issuers import Cursor, Limit, written
 from registry.api.schemas import (
     AchievementDefinition,
@@ -65,29 +54,22 @@ class AchievementController(Controller):
         return document_response(request, queries.achievement_document(achievement_id, version), LD_JSON,
                                  IMMUTABLE)
 
-    @post("/", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS, status_code=201,
-          summary="Define an achievement")
-    async def define(self, request: Request, principal: NamedDependency[Principal],
-                     commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/", **WRITES, status_code=201, summary="Define an achievement")
+    async def define(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                      data: JSONBody[AchievementDefinition]) -> Response[WrittenOut]:
-        issuer = owner_slug(principal, data.issuer, "issuer")
-        return await perform(request, principal, access, lambda: written(commands.achievements.define(
-            issuer=issuer, definition=data.definition, requires=data.requires, actor=principal.actor)),
-            status=201)
+        issuer = write.owner(data.issuer, "issuer")
+        return await write(lambda: written(commands.achievements.define(
+            issuer=issuer, definition=data.definition, requires=data.requires, actor=write.actor)), status=201)
 
-    @post("/{achievement_id:str}/versions", dependencies=WRITE, security=SECURITY,
-          responses=WRITE_PROBLEMS, status_code=201, summary="Publish a new version of an achievement")
-    async def revise(self, request: Request, principal: NamedDependency[Principal],
-                     commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/{achievement_id:str}/versions", **WRITES, status_code=201,
+          summary="Publish a new version of an achievement")
+    async def revise(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                      achievement_id: FromPath[str], data: JSONBody[AchievementRevision]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.achievements.revise(
-            achievement_id, definition=data.definition, requires=data.requires, actor=principal.actor)),
-            status=201)
+        return await write(lambda: written(commands.achievements.revise(
+            achievement_id, definition=data.definition, requires=data.requires, actor=write.actor)), status=201)
 
-    @post("/{achievement_id:str}/retire", dependencies=WRITE, security=SECURITY,
-          responses=WRITE_PROBLEMS, status_code=200, summary="Stop awarding an achievement")
-    async def retire(self, request: Request, principal: NamedDependency[Principal],
-                     commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/{achievement_id:str}/retire", **WRITES, status_code=200, summary="Stop awarding an achievement")
+    async def retire(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                      achievement_id: FromPath[str], data: JSONBody[Reason]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.achievements.retire(
-            achievement_id, reason=data.reason, actor=principal.actor)))
+        return await write(lambda: written(commands.achievements.retire(
+            achievement_id, reason=data.reason, actor=write.actor)))

@@ -13,17 +13,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from registry.access import Access, Principal
-from registry.api.http import (
-    JSON,
-    READ_PROBLEMS,
-    SECURITY,
-    WRITE,
-    WRITE_PROBLEMS,
-    etag_of,
-    none_match,
-    perform,
-)
+from registry.api.http import JSON, READ_PROBLEMS, WRITES, Write, etag_of, none_match
 from registry.api.issuers import written
 from registry.api.schemas import (
     AwardRequest,
@@ -128,45 +118,34 @@ class CredentialController(Controller):
             return answer()
         return await anyio.to_thread.run_sync(answer)
 
-    @post("/", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS, status_code=201,
-          summary="Issue an OpenBadgeCredential")
-    async def issue(self, request: Request, principal: NamedDependency[Principal],
-                    commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/", **WRITES, status_code=201, summary="Issue an OpenBadgeCredential")
+    async def issue(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                     data: JSONBody[AwardRequest]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(
-            commands.credentials.issue(award(data), actor=principal.actor)), status=201)
+        return await write(lambda: written(commands.credentials.issue(award(data), actor=write.actor)), status=201)
 
-    @post("/batch", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS, status_code=201,
-          summary="Issue many credentials in one transaction (all or nothing)")
-    async def issue_batch(self, request: Request, principal: NamedDependency[Principal],
-                          commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/batch", **WRITES, status_code=201, summary="Issue many credentials in one transaction (all or nothing)")
+    async def issue_batch(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                           data: JSONBody[BatchRequest]) -> Response[BatchOut]:
         def action() -> BatchOut:
-            result = commands.credentials.issue_batch([award(a) for a in data.awards], actor=principal.actor)
+            result = commands.credentials.issue_batch([award(a) for a in data.awards], actor=write.actor)
             return BatchOut(ids=result.ids, position=result.position, documents=result.documents)
 
-        return await perform(request, principal, access, action, status=201)
+        return await write(action, status=201)
 
-    @post("/{credential_id:str}/revoke", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS,
-          status_code=200, summary="Revoke a credential (final)")
-    async def revoke(self, request: Request, principal: NamedDependency[Principal],
-                     commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/{credential_id:str}/revoke", **WRITES, status_code=200, summary="Revoke a credential (final)")
+    async def revoke(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                      credential_id: FromPath[str], data: JSONBody[Reason]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.credentials.revoke(
-            credential_id, reason=data.reason, actor=principal.actor)))
+        return await write(lambda: written(commands.credentials.revoke(
+            credential_id, reason=data.reason, actor=write.actor)))
 
-    @post("/{credential_id:str}/suspend", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS,
-          status_code=200, summary="Suspend a credential")
-    async def suspend(self, request: Request, principal: NamedDependency[Principal],
-                      commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/{credential_id:str}/suspend", **WRITES, status_code=200, summary="Suspend a credential")
+    async def suspend(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                       credential_id: FromPath[str], data: JSONBody[OptionalReason]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.credentials.suspend(
-            credential_id, reason=data.reason or "suspended", actor=principal.actor)))
+        return await write(lambda: written(commands.credentials.suspend(
+            credential_id, reason=data.reason or "suspended", actor=write.actor)))
 
-    @post("/{credential_id:str}/reinstate", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS,
-          status_code=200, summary="Reinstate a suspended credential")
-    async def reinstate(self, request: Request, principal: NamedDependency[Principal],
-                        commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/{credential_id:str}/reinstate", **WRITES, status_code=200, summary="Reinstate a suspended credential")
+    async def reinstate(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                         credential_id: FromPath[str], data: JSONBody[OptionalReason]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.credentials.reinstate(
-            credential_id, reason=data.reason or "reinstated", actor=principal.actor)))
+        return await write(lambda: written(commands.credentials.reinstate(
+            credential_id, reason=data.reason or "reinstated", actor=write.actor)))

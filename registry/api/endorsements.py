@@ -12,18 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from registry.access import Access, Principal
-from registry.api.http import (
-    IMMUTABLE,
-    READ_PROBLEMS,
-    SECURITY,
-    VC_LD_JSON,
-    WRITE,
-    WRITE_PROBLEMS,
-    document_response,
-    owner_slug,
-    perform,
-)
+from registry.api.http import IMMUTABLE, READ_PROBLEMS, VC_LD_JSON, WRITES, Write, document_response
 from registry.api.issuers import Cursor, Limit, written
 from registry.api.schemas import EndorsementOut, EndorsementPage, EndorseRequest, OptionalReason, WrittenOut
 from registry.commands import Commands
@@ -65,28 +54,23 @@ class EndorsementController(Controller):
                  endorsement_id: FromPath[str]) -> Response[dict]:
         return document_response(request, queries.endorsement_document(endorsement_id), VC_LD_JSON, IMMUTABLE)
 
-    @post("/", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS, status_code=201,
+    @post("/", **WRITES, status_code=201,
           summary="Endorse an issuer, achievement or credential (the registry signs for the endorser)")
-    async def endorse(self, request: Request, principal: NamedDependency[Principal],
-                      commands: NamedDependency[Commands], access: NamedDependency[Access],
+    async def endorse(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                       data: JSONBody[EndorseRequest]) -> Response[WrittenOut]:
-        by = owner_slug(principal, data.by, "by")
-        return await perform(request, principal, access, lambda: written(commands.endorsements.endorse(
-            by=by, subject=data.subject, comment=data.comment, actor=principal.actor)), status=201)
+        by = write.owner(data.by, "by")
+        return await write(lambda: written(commands.endorsements.endorse(
+            by=by, subject=data.subject, comment=data.comment, actor=write.actor)), status=201)
 
-    @post("/submitted", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS, status_code=201,
+    @post("/submitted", **WRITES, status_code=201,
           summary="Submit an EndorsementCredential its endorser signed; the exact text is stored")
-    async def submit(self, request: Request, principal: NamedDependency[Principal],
-                     commands: NamedDependency[Commands], access: NamedDependency[Access],
+    async def submit(self, request: Request, write: NamedDependency[Write], commands: NamedDependency[Commands],
                      data: JSONBody[dict[str, Any]]) -> Response[WrittenOut]:
         text = (await request.body()).decode("utf-8")  # the bytes as signed, not a re-encoding
-        return await perform(request, principal, access, lambda: written(commands.endorsements.submit(
-            text, actor=principal.actor)), status=201)
+        return await write(lambda: written(commands.endorsements.submit(text, actor=write.actor)), status=201)
 
-    @post("/{endorsement_id:str}/withdraw", dependencies=WRITE, security=SECURITY,
-          responses=WRITE_PROBLEMS, status_code=200, summary="Withdraw an endorsement")
-    async def withdraw(self, request: Request, principal: NamedDependency[Principal],
-                       commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/{endorsement_id:str}/withdraw", **WRITES, status_code=200, summary="Withdraw an endorsement")
+    async def withdraw(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                        endorsement_id: FromPath[str], data: JSONBody[OptionalReason]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.endorsements.withdraw(
-            endorsement_id, reason=data.reason or "withdrawn by the endorser", actor=principal.actor)))
+        return await write(lambda: written(commands.endorsements.withdraw(
+            endorsement_id, reason=data.reason or "withdrawn by the endorser", actor=write.actor)))

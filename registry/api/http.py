@@ -17,6 +17,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from registry.access import Access, Principal, check_key, request_hash
 from registry.api.problems import PROBLEM, Problem
+from registry.commands import Actor
 from registry.errors import InputError
 
 JSON = "application/json"
@@ -48,7 +49,39 @@ async def authenticate(request: Request, access: NamedDependency[Access]) -> Pri
     return principal
 
 
-WRITE = {"principal": Provide(authenticate)}
+class Write:
+    """One authenticated write: who makes it (`actor`, from the API key) and how it runs: in a
+    worker thread (the event store is synchronous), idempotently when the client sent an
+    Idempotency-Key (a repeat of the same request gets the stored answer and writes nothing)."""
+
+    def __init__(self, request: Request, principal: Principal, access: Access) -> None:
+        self.request = request
+        self.principal = principal
+        self.access = access
+
+    @property
+    def actor(self) -> Actor:
+        return self.principal.actor
+
+    def owner(self, slug: str | None, field: str) -> str:
+        """The organisation a write names: an issuer's key may leave it out (its own); an admin key
+        must name it. Whether the key may act for it is the commands' policy to decide."""
+        if slug:
+            return slug
+        if self.principal.admin:
+            raise InputError(field, f"an admin key must name the {field}")
+        return self.principal.issuer
+
+    async def __call__(self, action: Callable[[], Any], status: int = 200) -> Response:
+        return await perform(self.request, self.principal, self.access, action, status)
+
+
+async def provide_write(request: Request, principal: NamedDependency[Principal],
+                        access: NamedDependency[Access]) -> Write:
+    return Write(request, principal, access)
+
+
+WRITE = {"principal": Provide(authenticate), "write": Provide(provide_write)}
 SECURITY = [{"apiKey": []}]
 
 
@@ -59,16 +92,8 @@ def problem_specs(*statuses: int) -> dict[int, ResponseSpec]:
 
 WRITE_PROBLEMS = problem_specs(400, 401, 403, 404, 409, 413, 422, 429)
 READ_PROBLEMS = problem_specs(400, 404, 422)
-
-
-def owner_slug(principal: Principal, slug: str | None, field: str) -> str:
-    """The organisation a write names: an issuer's key may leave it out (its own); an admin key
-    must name it. Whether the key may act for it is the commands' policy to decide."""
-    if slug:
-        return slug
-    if principal.admin:
-        raise InputError(field, f"an admin key must name the {field}")
-    return principal.issuer
+# What every write route declares: the key and its write, the security scheme, its problems.
+WRITES = {"dependencies": WRITE, "security": SECURITY, "responses": WRITE_PROBLEMS}
 
 
 # --- writes ------------------------------------------------------------------------------------------

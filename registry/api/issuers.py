@@ -10,17 +10,14 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from registry.access import Access, Principal
 from registry.api.http import (
     CURSOR_PATTERN,
     DID_JSON,
     LD_JSON,
     READ_PROBLEMS,
-    SECURITY,
-    WRITE,
-    WRITE_PROBLEMS,
+    WRITES,
+    Write,
     document_response,
-    perform,
 )
 from registry.api.schemas import (
     IssuerOut,
@@ -86,44 +83,34 @@ class IssuerController(Controller):
     def profile(self, request: Request, queries: NamedDependency[Queries], slug: FromPath[str]) -> Response[dict]:
         return document_response(request, queries.profile(slug), LD_JSON)
 
-    @post("/", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS, status_code=201,
-          summary="Register an organisation (registry admin)")
-    async def register(self, request: Request, principal: NamedDependency[Principal],
-                       commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/", **WRITES, status_code=201, summary="Register an organisation (registry admin)")
+    async def register(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                        data: JSONBody[IssuerRegistration]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.issuers.register(
+        return await write(lambda: written(commands.issuers.register(
             slug=data.slug, name=data.name, url=data.url, email=data.email,
-            description=data.description, did=data.did, actor=principal.actor)), status=201)
+            description=data.description, did=data.did, actor=write.actor)), status=201)
 
-    @patch("/{slug:str}", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS,
-           status_code=200, summary="Change the organisation's profile (fields left out stay as they are)")
-    async def update_profile(self, request: Request, principal: NamedDependency[Principal],
-                             commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @patch("/{slug:str}", **WRITES, status_code=200,
+           summary="Change the organisation's profile (fields left out stay as they are)")
+    async def update_profile(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                              slug: FromPath[str], data: JSONBody[ProfileUpdate]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.issuers.update_profile(
+        return await write(lambda: written(commands.issuers.update_profile(
             slug, name=data.name, url=data.url, email=data.email, description=data.description,
-            actor=principal.actor)))
+            actor=write.actor)))
 
-    @post("/{slug:str}/deactivate", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS,
-          status_code=200, summary="Stop the organisation issuing and endorsing (what it signed stays valid)")
-    async def deactivate(self, request: Request, principal: NamedDependency[Principal],
-                         commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/{slug:str}/deactivate", **WRITES, status_code=200,
+          summary="Stop the organisation issuing and endorsing (what it signed stays valid)")
+    async def deactivate(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                          slug: FromPath[str], data: JSONBody[Reason]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.issuers.deactivate(
-            slug, reason=data.reason, actor=principal.actor)))
+        return await write(lambda: written(commands.issuers.deactivate(slug, reason=data.reason, actor=write.actor)))
 
-    @post("/{slug:str}/keys/rotate", dependencies=WRITE, security=SECURITY, responses=WRITE_PROBLEMS,
-          status_code=200, summary="Retire the active key and activate a new one")
-    async def rotate_key(self, request: Request, principal: NamedDependency[Principal],
-                         commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/{slug:str}/keys/rotate", **WRITES, status_code=200, summary="Retire the active key and activate a new one")
+    async def rotate_key(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                          slug: FromPath[str]) -> Response[WrittenOut]:
-        return await perform(request, principal, access,
-                             lambda: written(commands.issuers.rotate_key(slug, actor=principal.actor)))
+        return await write(lambda: written(commands.issuers.rotate_key(slug, actor=write.actor)))
 
-    @post("/{slug:str}/keys/compromise", dependencies=WRITE, security=SECURITY,
-          responses=WRITE_PROBLEMS, status_code=200, summary="Distrust a key from a moment on")
-    async def report_compromise(self, request: Request, principal: NamedDependency[Principal],
-                                commands: NamedDependency[Commands], access: NamedDependency[Access],
+    @post("/{slug:str}/keys/compromise", **WRITES, status_code=200, summary="Distrust a key from a moment on")
+    async def report_compromise(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                                 slug: FromPath[str], data: JSONBody[KeyCompromise]) -> Response[WrittenOut]:
-        return await perform(request, principal, access, lambda: written(commands.issuers.report_compromise(
-            slug, verification_method=data.key, since=data.since, actor=principal.actor)))
+        return await write(lambda: written(commands.issuers.report_compromise(
+            slug, verification_method=data.key, since=data.since, actor=write.actor)))

@@ -22,7 +22,7 @@ import msgspec
 from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer, NotFound
 from registry.errors import InputError
 from registry.projections import credentials, directory, endorsements, issuer_keys, trust, trust_anchors
-from registry.projections.credentials import NOT_ISSUED, CredentialStatus
+from registry.projections.credentials import CredentialStatus
 from registry.projections.directory import AchievementView, IssuerView
 from registry.projections.endorsements import EndorsementView
 from registry.projections.issuer_keys import KeyState

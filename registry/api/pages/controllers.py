@@ -4,7 +4,6 @@ malformed one is a page that says so (400), never a 500 or a JSON problem."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
