@@ -97,11 +97,12 @@ class CredentialController(Controller):
          summary="A credential's status now, or at a moment (?at=, with an offset)",
          description="From the credentials projection, as of every write that returned before the "
                      "request. Revalidate with If-None-Match: the answer carries an ETag.")
-    async def status(self, request: Request, queries: NamedDependency[Queries], credential_id: FromPath[str],
+    async def status(self, request: Request, credential_id: FromPath[str],
                      at: Annotated[datetime | None, QueryParameter(description="ISO 8601 with offset")] = None,
                      ) -> Answer:
         if at is not None and at.tzinfo is None:
             raise InputError("at", "a moment needs an offset, e.g. 2026-05-01T12:00:00Z")
+        queries: Queries = request.app.state.queries  # not injected: see create_app
 
         def answer() -> Answer:
             found = queries.credential_status(credential_id, at)
