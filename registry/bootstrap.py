@@ -20,6 +20,7 @@ from registry.commands.records import Records
 from registry.commands.status_lists import StatusListCommands
 from registry.commands.trust import TrustCommands
 from registry.keystore import Keystore
+from registry.network import Fetcher, HttpCache
 from registry.projections import PROJECTIONS, Queries, ReadModel
 from registry.settings import Settings
 from registry.store import (
@@ -55,7 +56,8 @@ class Registry:
         self.queries.fresh()
         if app_role:
             grant_application_role(self.store, app_role)
-            tables = ["projection_positions", *ACCESS_TABLES, *(t for p in PROJECTIONS for t in p.tables)]
+            tables = ["projection_positions", "http_cache", *ACCESS_TABLES,
+                      *(t for p in PROJECTIONS for t in p.tables)]
             grant_tables(self.store, app_role, dict.fromkeys(tables, "SELECT, INSERT, UPDATE, DELETE"))
         return rebuilt
 
@@ -63,7 +65,7 @@ class Registry:
         if self.closed:
             return
         self.closed = True
-        self.queries.read_model.close()
+        self.queries.close()
         self.access.close()
         self.store.close()
 
@@ -85,7 +87,10 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         read_model = ReadModel(store, open_database(settings.store))
         opened.append(read_model)
         read_model.runner.prepare(create=create)
-        queries = Queries(read_model, settings.config, clock)
+        cache = HttpCache(open_database(settings.store), create_table=create)
+        opened.append(cache)
+        queries = Queries(read_model, settings.config, clock,
+                          Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache))
         access = Access.open(open_database(settings.store), rate_per_minute=settings.api_rate_per_minute,
                              burst=settings.api_burst, create_tables=create)
         opened.append(access)

@@ -6,6 +6,8 @@ REGISTRY_KEYS                  the keystore directory (default ./keys)
 REGISTRY_KEYSTORE_PASSPHRASE   derive the keystore's master key from this passphrase (scrypt)
 REGISTRY_API_RATE_PER_MINUTE   writes per minute per API key (default 120)
 REGISTRY_API_BURST             writes an API key may make at once (default: the rate per minute)
+REGISTRY_INSECURE_HOSTS        host:port,... the verifier may fetch from over plain http and that may
+                               resolve to private addresses (tests, local demos); default none
 and the store's settings (registry.store.settings): REGISTRY_HOME, REGISTRY_DATABASE_URL,
 REGISTRY_CREATE_TABLES.
 """
@@ -88,6 +90,7 @@ class Settings:
     keystore_passphrase: str | None = field(default=None, repr=False)
     api_rate_per_minute: int = DEFAULT_RATE_PER_MINUTE
     api_burst: int | None = None
+    insecure_hosts: frozenset[str] = frozenset()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,7 +104,17 @@ class Settings:
             keystore_passphrase=environ.get("REGISTRY_KEYSTORE_PASSPHRASE") or None,
             api_rate_per_minute=rate,
             api_burst=burst,
+            insecure_hosts=_hosts(environ.get("REGISTRY_INSECURE_HOSTS")),
         )
+
+
+def _hosts(value: str | None) -> frozenset[str]:
+    from registry.network import insecure_hosts
+
+    try:
+        return insecure_hosts(value)
+    except ValueError as exc:
+        raise ConfigurationError("REGISTRY_INSECURE_HOSTS", f"{exc}; use host:port,host:port") from None
 
 
 def _count(environ: Mapping[str, str], name: str, default: int | None) -> int | None:

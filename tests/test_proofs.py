@@ -308,9 +308,9 @@ def test_sign_refuses_a_document_with_undefined_terms(standards):
 @pytest.mark.parametrize(
     "change,reason",
     [
-        ({"type": "Ed25519Signature2018"}, "proof type 'Ed25519Signature2018' is not supported"),
-        ({"cryptosuite": "eddsa-jcs-2022"}, "cryptosuite 'eddsa-jcs-2022' is not supported (only eddsa-rdfc-2022)"),
-        ({"cryptosuite": "ecdsa-rdfc-2019"}, "cryptosuite 'ecdsa-rdfc-2019' is not supported (only eddsa-rdfc-2022)"),
+        ({"type": "Ed25519Signature2018"}, "no proof of a supported type (found Ed25519Signature2018;"),
+        ({"cryptosuite": "eddsa-jcs-2022"}, "no proof of a supported type (found DataIntegrityProof/eddsa-jcs-2022;"),
+        ({"cryptosuite": "ecdsa-rdfc-2019"}, "no proof of a supported type (found DataIntegrityProof/ecdsa-rdfc-2019;"),
         ({"proofPurpose": "authentication"}, "proofPurpose is 'authentication', expected 'assertionMethod'"),
         ({"created": "yesterday"}, "created 'yesterday' is not an XML Schema dateTime"),
         ({"verificationMethod": "https://example.com/issuers/876543#key-1"},
@@ -345,3 +345,48 @@ def test_a_malformed_previous_proof_is_a_reason_not_a_crash(standards, previous)
     check = proofs.verify(document, lambda vm: None)
     assert not check.ok
     assert "previousProof" in check.reason
+
+
+def test_unknown_proof_types_beside_a_verifying_one_are_ignored_and_said(standards):
+    signed = fixture(standards, "simple.json")
+    unknown = {"type": "DataIntegrityProof", "cryptosuite": "ecdsa-rdfc-2019", "proofValue": "zNotChecked",
+               "verificationMethod": "did:example:other#key", "proofPurpose": "assertionMethod"}
+    for proofs_in_order in ([*signed["proof"], unknown], [unknown, *signed["proof"]],
+                            [*signed["proof"], {"type": "BbsBlsSignature2020"}]):
+        check = proofs.verify({**signed, "proof": proofs_in_order}, offline_key)
+        assert check.ok, check.reason
+        assert any("ignored 1 proof(s)" in w for w in check.warnings)
+    # A supported proof that fails still invalidates the set.
+    broken = {**signed["proof"][0], "proofValue": signed["proof"][0]["proofValue"][:-2] + "11"}
+    assert not proofs.verify({**signed, "proof": [*signed["proof"], broken, unknown]}, offline_key).ok
+
+
+def test_the_draft_name_eddsa_2022_verifies_with_a_note(standards):
+    unsigned = {k: v for k, v in fixture(standards, "simple.json").items() if k != "proof"}
+    signer = SeedSigner(bytes(range(32)), "")
+    public = multikey.encode_public_key(signer.public_key)
+    vm = f"did:key:{public}#{public}"
+    config = {**proofs.proof_configuration(unsigned, verification_method=vm, created="2023-06-01T00:00:00Z"),
+              "cryptosuite": "eddsa-2022"}
+    value = "z" + base58.b58encode(signer.sign(proofs.hash_data(config, unsigned))).decode()
+    proof = {k: v for k, v in config.items() if k != "@context"} | {"proofValue": value}
+    check = proofs.verify({**unsigned, "proof": [proof]}, offline_key)
+    assert check.ok and check.cryptosuite == "eddsa-2022"
+    assert any("draft name" in w for w in check.warnings)
+    tampered = {**unsigned, "name": "Another degree", "proof": [proof]}
+    assert not proofs.verify(tampered, offline_key).ok
+
+
+def test_a_signed_document_with_an_undefined_term_is_refused(standards):
+    signed = fixture(standards, "simple.json")
+    signed["credentialSubject"]["notAnObTerm"] = "dropped by JSON-LD, so not signed"
+    check = proofs.verify(signed, offline_key)
+    assert not check.ok and "notAnObTerm" in check.reason and "no proof covers them" in check.reason
+
+
+def test_a_key_that_cannot_be_had_now_is_indeterminate_not_invalid(standards):
+    def unavailable(vm):
+        raise proofs.KeyUnavailable(f"the DID document of {vm} could not be fetched")
+
+    check = proofs.verify(fixture(standards, "simple.json"), unavailable)
+    assert not check.ok and check.indeterminate and "could not be fetched" in check.reason

@@ -383,8 +383,8 @@ def test_check_entry_reasons(revoked, clock):
     without = {k: v for k, v in credential.items() if k != "credentialStatus"}
     assert check_status(registry, without, {}) == (True, "the credential has no credentialStatus")
     two = {**credential, "credentialStatus": [credential["credentialStatus"]] * 2}
-    assert "exactly one BitstringStatusListEntry" in check_status(registry, two, {url: document})[1]
-    assert "exactly one BitstringStatusListEntry" in verified_status(registry, two, {url: document})[1]
+    assert "must be exactly one entry (OB 3.0 allows one)" in check_status(registry, two, {url: document})[1]
+    assert "must be exactly one entry (OB 3.0 allows one)" in verified_status(registry, two, {url: document})[1]
 
 
 # --- the command line --------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def test_published_valid_fixtures_verify_with_warnings(standards, name):
     }
     assert "fragment" in report.find("proof").reason
     assert report.find("issuer-known").reason == "issuer is not registered here"
-    assert report.find("status").reason == "status not known here"
+    assert report.find("status").reason == "the credential has no credentialStatus"
 
 
 def test_did_key_fixture_signature_verifies_but_its_key_is_not_the_issuers(standards):
@@ -213,17 +213,34 @@ def test_key_never_registered_for_the_issuer_fails(signed, signer):
     assert "only keys registered for" in report.find("proof").reason
 
 
-def test_known_issuer_does_not_accept_keys_from_a_fragment(signer):
-    # Anyone can put a key of theirs in a verification method's fragment; for a registered issuer
-    # only its registered keys count.
+def test_a_did_web_key_counts_only_as_its_did_document_lists_it(signer):
+    # Anyone can put a key of theirs in a verification method's fragment: for a registered issuer
+    # only its registered keys count, and for any other did:web only the keys its DID document
+    # lists. Offline that document is not had: the verdict is INDETERMINATE, never VALID.
     intruder = Signer("to be named after its own key")
     intruder.verification_method = f"{ISSUER}#{intruder.public_key_multibase}"
     document = openbadges.endorsement_credential(
         "urn:uuid:1", openbadges.profile(ISSUER, "Acme"), "did:example:x", "fine", valid_from="2024-01-01T00:00:00Z"
     )
     forged = proofs.sign(document, intruder, created="2024-01-01T00:00:00Z")
-    assert verify(forged, now=NOW, issuer=None).find("proof").outcome == "warn"
+    offline = verify(forged, now=NOW, issuer=None)
+    assert offline.find("proof").outcome == "indeterminate" and offline.verdict == "INDETERMINATE"
+    assert "not fetched" in offline.find("proof").reason and not offline.valid
     assert verify(forged, now=NOW, issuer=_knowing(signer)).find("proof").outcome == "fail"
+
+    # The document as its controller publishes it decides: this one lists the real key only.
+    listed = {"id": ISSUER, "verificationMethod": [{"id": VM, "type": "Multikey", "controller": ISSUER,
+                                                     "publicKeyMultibase": signer.public_key_multibase}],
+              "assertionMethod": [VM]}
+
+    def from_document(vm):
+        try:
+            return did.key_in_did_document(listed, vm.split("#")[0], vm)
+        except Exception as exc:
+            raise proofs.KeyRefused(str(exc)) from None
+
+    refused = verify(forged, now=NOW, issuer=None, resolve=from_document)
+    assert refused.verdict == "INVALID" and "is not an assertion method of" in refused.find("proof").reason
 
 
 def test_retired_key_logged_while_active_passes_and_after_retirement_fails(signed, signer):

@@ -97,13 +97,21 @@ def test_status_from_a_list_the_verifier_gives(app, open_registry, tmp_path):
                               REGISTRY_DATABASE_URL="", REGISTRY_PUBLIC_URL="https://other.test")
     assert elsewhere.store.max_position() == 0
     assert elsewhere.queries.issuer_of_did(kept.document["issuer"]["id"]) is None
+    # Offline, with nothing given: neither the issuer's key nor the status can be had.
+    unknown = elsewhere.queries.verify(revoked.document, offline=True)
+    assert check(unknown, "status").outcome == "indeterminate" and unknown.verdict == "INDETERMINATE"
+    assert check(unknown, "proof").outcome == "indeterminate"
+    # The list alone is not enough: its proof counts only with a key the issuer's DID document lists.
     lists = {status_list["id"]: status_list}
-    assert check(elsewhere.queries.verify(revoked.document), "status").outcome == "skip"
-    revoked_report = elsewhere.queries.verify(revoked.document, lists)
-    assert check(revoked_report, "status").outcome == "fail" and not revoked_report.valid
-    kept_report = elsewhere.queries.verify(kept.document, lists)
-    assert check(kept_report, "status").outcome == "pass"
+    assert check(elsewhere.queries.verify(revoked.document, lists, offline=True), "status").outcome == "indeterminate"
+    did_document = app.queries.did_document("acme")
+    given = {**lists, "https://badges.test/issuers/acme/did.json": did_document}
+    revoked_report = elsewhere.queries.verify(revoked.document, given, offline=True)
+    assert check(revoked_report, "status").outcome == "fail" and revoked_report.verdict == "INVALID"
+    kept_report = elsewhere.queries.verify(kept.document, given, offline=True)
+    assert check(kept_report, "status").outcome == "pass" and kept_report.verdict == "VALID"
     assert check(kept_report, "issuer-known").outcome == "warn"
+    assert check(kept_report, "key-history").outcome == "pass"  # an assertion method of its DID document
 
 
 def test_the_did_document_agrees_with_the_key_projection(app):

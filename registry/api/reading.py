@@ -61,12 +61,15 @@ def status_list(request: Request, commands: NamedDependency[Commands], slug: Fro
 
 
 @post("/verify", sync_to_thread=True, status_code=200, responses=READ_PROBLEMS, tags=["verification"],
-      summary="Verify an OpenBadgeCredential or EndorsementCredential; `valid` is false if any check failed")
+      summary="Verify an OpenBadgeCredential or EndorsementCredential: verdict VALID, INVALID or INDETERMINATE")
 def verify(queries: NamedDependency[Queries], data: JSONBody[dict[str, Any]],
            recipient: Annotated[str | None, QueryParameter(
                description="also check it was issued to this e-mail address or DID", max_length=320)] = None,
+           offline: Annotated[bool, QueryParameter(
+               description="fetch nothing: what needs a DID document or status list from elsewhere is "
+                           "INDETERMINATE")] = False,
            ) -> VerificationReport:
-    return queries.verify(data, recipient=recipient)
+    return queries.verify(data, recipient=recipient, offline=offline)
 
 
 HANDLERS = [trust_path, trust_anchors, projection_positions, status_list, verify]

@@ -1,53 +1,82 @@
-"""`registry verify FILE...`: one line per document, VALID or INVALID with the failed checks."""
+"""`registry verify FILE...`: one line per document: VALID, INVALID with the failed checks, or
+INDETERMINATE with what could not be checked. Exit 0 when all are VALID, 1 when one is INVALID,
+3 when none is INVALID but one is INDETERMINATE."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from registry.cli.output import emit, read_json
 from registry.errors import InputError
+from registry.network import MAX_BYTES
 from registry.vc.errors import DocumentError
 from registry.vc.status_list import MIN_ENTRIES
 
-# 131,072 random entries compress to about 22 KiB of base64url; larger lists are allowed, within reason.
-MAX_LIST_CREDENTIAL_BYTES = 1024 * 1024
+INVALID, INDETERMINATE = 1, 3
 
 
 def register(grammar) -> None:
-    p = grammar.command("verify", "verify credentials and endorsements, one line each", verify)
+    p = grammar.command("verify", "verify credentials and endorsements, one line each "
+                                  "(exit 0 VALID, 1 INVALID, 3 INDETERMINATE)", verify)
     p.add_argument("files", nargs="+")
+    p.add_argument("--offline", action="store_true",
+                   help="fetch nothing: what needs a DID document or status list from elsewhere is INDETERMINATE")
+    p.add_argument("--document", action="append", default=[], metavar="URL=FILE",
+                   help="use FILE as the document at URL instead of fetching it (a DID document, a status "
+                        "list, a revocation list); repeatable")
     p.add_argument("--status-list", action="append", default=[], metavar="FILE",
-                   help=f"a BitstringStatusListCredential (at least {MIN_ENTRIES} entries) to check "
-                        "credentials' credentialStatus against; repeatable")
+                   help=f"a BitstringStatusListCredential (at least {MIN_ENTRIES} entries), used for the URL "
+                        "its id names; repeatable")
     p.add_argument("--recipient", metavar="EMAIL_OR_DID",
                    help="also check that the credential was issued to this e-mail address (hashed or "
                         "plain identifier) or DID")
 
 
 def verify(registry, args) -> int:
-    lists = status_lists(args.status_list)
-    all_valid = True
+    documents = given_documents(args.document, args.status_list)
+    worst = 0
     for path in args.files:
         try:
-            report = registry.queries.verify(read_json(path), lists, recipient=args.recipient)
-            valid = report.valid
+            report = registry.queries.verify(read_json(path), documents, recipient=args.recipient,
+                                             offline=args.offline)
             data = {"file": path, **report.to_dict()}
-            failed = [f"{c.name}: {c.reason}" for c in report.failures]
-            line = f"VALID {path}" if valid else f"INVALID {path}: {'; '.join(failed)}"
+            if report.verdict == "VALID":
+                line = f"VALID {path}"
+            elif report.verdict == "INVALID":
+                line = f"INVALID {path}: {'; '.join(f'{c.name}: {c.reason}' for c in report.failures)}"
+            else:
+                line = f"INDETERMINATE {path}: {'; '.join(f'{c.name}: {c.reason}' for c in report.unanswered)}"
+            code = {"VALID": 0, "INVALID": INVALID, "INDETERMINATE": INDETERMINATE}[report.verdict]
         except (DocumentError, InputError) as exc:
-            valid, data = False, {"file": path, "valid": False, "error": str(exc)}
-            line = f"INVALID {path}: {exc}"
-        all_valid &= valid
+            data = {"file": path, "valid": False, "verdict": "INVALID", "error": str(exc)}
+            line, code = f"INVALID {path}: {exc}", INVALID
+        worst = INVALID if INVALID in (worst, code) else max(worst, code)
         emit(args, line, data)
-    return 0 if all_valid else 1
+    return worst
 
 
-def status_lists(paths: list[str]) -> dict[str, dict]:
-    """The list credentials given with --status-list, by their id (the URL entries point to)."""
-    lists: dict[str, dict] = {}
-    for path in paths:
-        document = read_json(path, MAX_LIST_CREDENTIAL_BYTES)
+def given_documents(pairs: list[str], status_lists: list[str]) -> dict[str, bytes]:
+    """URL -> the bytes given for it: --document URL=FILE, and --status-list FILE under its id."""
+    documents: dict[str, bytes] = {}
+    for pair in pairs:
+        url, equals, path = pair.partition("=")
+        if not equals or not url.startswith(("https://", "http://")) or not path:
+            raise InputError("--document", f"{pair!r} is not URL=FILE")
+        documents[url] = _read_bytes(path)
+    for path in status_lists:
+        document = read_json(path, MAX_BYTES)
         if not isinstance(document, dict) or not isinstance(document.get("id"), str):
             raise DocumentError(f"{path}: a status list credential is a JSON object with an id")
-        if document["id"] in lists:
-            raise DocumentError(f"{path}: a second status list with id {document['id']}")
-        lists[document["id"]] = document
-    return lists
+        if document["id"] in documents:
+            raise DocumentError(f"{path}: a second document for {document['id']}")
+        documents[document["id"]] = _read_bytes(path)
+    return documents
+
+
+def _read_bytes(path: str) -> bytes:
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(path, "no such file")
+    if file.stat().st_size > MAX_BYTES:
+        raise InputError(path, f"larger than {MAX_BYTES} bytes")
+    return file.read_bytes()

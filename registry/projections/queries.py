@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -21,6 +21,7 @@ import msgspec
 
 from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer, NotFound
 from registry.errors import InputError
+from registry.network import Fetcher
 from registry.projections import credentials, directory, endorsements, issuer_keys, trust, trust_anchors
 from registry.projections.credentials import CredentialStatus
 from registry.projections.directory import AchievementView, IssuerView
@@ -103,17 +104,23 @@ LOG_PAGE, LOG_SCAN_BUDGET, LOG_BATCH = 50, 2000, 250
 
 
 class Queries:
-    def __init__(self, read_model: ReadModel, config: Config, clock: Callable[[], datetime]) -> None:
+    def __init__(self, read_model: ReadModel, config: Config, clock: Callable[[], datetime],
+                 fetcher: Fetcher) -> None:
         self.read_model = read_model
         self.store = read_model.store
         self.db = read_model.db
         self.config = config
-        self._verifier = Verifier(self.store, self.db, config, clock)
+        self._verifier = Verifier(self.store, self.db, config, clock, fetcher)
         self._figures: tuple[int, Figures] | None = None
         self._figures_lock = threading.Lock()
 
     def fresh(self) -> None:
         self.read_model.fresh()
+
+    def close(self) -> None:
+        self.read_model.close()
+        if self._verifier.fetcher.cache is not None:
+            self._verifier.fetcher.cache.close()
 
     @property
     def local(self) -> bool:
@@ -313,12 +320,14 @@ class Queries:
 
     # --- verification -------------------------------------------------------------------------------------
 
-    def verify(self, document: object, status_lists: dict[str, dict] | None = None,
-               recipient: str | None = None) -> VerificationReport:
-        """The full verification report of a credential or endorsement; with `recipient` (an
-        e-mail address or a DID) also whether it was issued to them."""
+    def verify(self, document: object, documents: Mapping[str, bytes | dict] | None = None,
+               recipient: str | None = None, *, offline: bool = False) -> VerificationReport:
+        """The full verification report of a credential or endorsement. What the registry does
+        not know of its issuer is fetched (a did:web DID document, a status or revocation list),
+        unless `offline` or given in `documents` (by URL); with `recipient` (an e-mail address or
+        a DID) it also says whether the credential was issued to them."""
         self.fresh()
-        return self._verifier.verify(document, status_lists, recipient)
+        return self._verifier.verify(document, documents, recipient, offline=offline)
 
     def issuer_of_did(self, did: str) -> IssuerView | None:
         self.fresh()

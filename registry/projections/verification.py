@@ -1,17 +1,21 @@
-"""Verifying a document with what the registry knows: OB 3.0's checks (registry.vc.verification)
-plus the facts of the log as the read models hold them: the issuer's key history, the credential's
-status, whether the presented bytes are the ones logged, who endorses its achievement and issuer,
-and whether a chain of endorsements reaches the issuer from a trust anchor.
+"""Verifying a document with what the registry knows and what the issuer publishes: OB 3.0's checks
+(registry.vc.verification) plus the facts of the log as the read models hold them (the issuer's key
+history, the credential's status, whether the presented bytes are the ones logged, who endorses its
+achievement and issuer, whether a chain of endorsements reaches the issuer from a trust anchor),
+and, for an issuer this registry does not know, its did:web DID document and its status or
+revocation list, fetched through registry.network.
 
 Nothing here signs, and nothing replays an aggregate: a status list the registry publishes is read
-as the revoked entries it is made from, and a logged document is one stored event."""
+as the revoked entries it is made from, and a logged document is one stored event. What could not
+be had makes its check indeterminate, never a pass."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import msgspec
@@ -25,44 +29,49 @@ from registry.projections.directory import IssuerView
 from registry.projections.projection import instant
 from registry.settings import Config
 from registry.store import Database, EventStore
-from registry.vc import did, identity, multikey, status_list, verification
+from registry.network import Fetcher, FetchError
+from registry.vc import did, identity, multikey, proofs, status_list, verification
 from registry.vc.errors import DocumentError
+from registry.vc.openbadges import parse_datetimez
 from registry.vc.report import Check, IssuerKnowledge, KeyInterval, VerificationReport
 
 
 class Verifier:
     def __init__(self, store: EventStore, db: Database, config: Config,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], fetcher: Fetcher) -> None:
         self.store = store
         self.db = db
         self.config = config
         self.clock = clock
+        self.fetcher = fetcher
 
-    def verify(self, document: object, status_lists: dict[str, dict] | None = None,
-               recipient: str | None = None) -> VerificationReport:
-        """The full report (the read models must be fresh). `status_lists` are
-        BitstringStatusListCredentials the verifier holds, by URL; the registry's own lists are
-        read from its records and need not be given. With `recipient` (an e-mail address or a DID)
-        the report also says whether the credential was issued to it."""
+    def verify(self, document: object, documents: Mapping[str, bytes | dict] | None = None,
+               recipient: str | None = None, *, offline: bool = False) -> VerificationReport:
+        """The full report (the read models must be fresh). `documents` are documents the verifier
+        holds, by the URL they would be fetched from (DID documents, status lists, revocation
+        lists): used instead of fetching. `offline`: fetch nothing. With `recipient` (an e-mail
+        address or a DID) the report also says whether the credential was issued to it."""
         now = self.clock()
         if not isinstance(document, dict):
             return verification.verify(document, now=now, issuer=None)
+        fetcher = self.fetcher.configured(offline=offline, documents=documents)
         issuer = self._issuer_of(document)
+        knowledge = None if issuer is None else self._knowledge(issuer)
+        resolve = _Resolver(fetcher)
         logged_at, registry_status = self._logged(document)
-        list_status = None
+        status = None
         if registry_status is None:
-            list_status = self._list_status(document, issuer, status_lists or {})
+            status = self._status(document, issuer, knowledge, fetcher, resolve, now)
         report = verification.verify(
-            document, now=now, issuer=None if issuer is None else self._knowledge(issuer),
-            logged_at=logged_at, registry_status=registry_status, list_status=list_status,
+            document, now=now, issuer=knowledge, resolve=resolve, logged_at=logged_at,
+            registry_status=registry_status, status=status,
         )
         if report.checks[0].outcome == "fail":  # not a document at all: nothing more to ask
             return report
         checks = report.checks + [self._endorsement_check(document, issuer), self._trust_check(issuer)]
         if recipient is not None:
             checks.append(_recipient_check(document, recipient))
-        return VerificationReport(not any(c.outcome == "fail" for c in checks),
-                                  report.credential_id, report.issuer_id, checks)
+        return VerificationReport.of(report.credential_id, report.issuer_id, checks)
 
     # --- what the registry logged ----------------------------------------------------------------
 
@@ -107,26 +116,43 @@ class Verifier:
         withdrawn = endorsements.withdrawn_at(self.db, str(event.originator_id))
         return event.timestamp, ACTIVE if withdrawn is None else "withdrawn"
 
-    def _list_status(self, document: dict, issuer: IssuerView | None,
-                     given: dict[str, dict]) -> tuple[bool, str] | None:
-        """The credential's status entry: read from the registry's records when the list is one it
-        publishes, else checked against a list credential the verifier gave."""
-        entries = document.get("credentialStatus")
-        if entries is None:
+    def _status(self, document: dict, issuer: IssuerView | None, knowledge: IssuerKnowledge | None,
+                fetcher: Fetcher, resolve: _Resolver, now: datetime) -> Check | None:
+        """The status check of a credential the registry did not log: its entry read from the
+        registry's own records when the list is one the registry publishes, else from the list (or
+        revocation list) fetched from its URL. None when it has no status entry."""
+        try:
+            entry = status_list.status_entry(document)
+        except status_list.StatusListError as exc:
+            return Check("status", "fail", str(exc))
+        if entry is None:
             return None
-        entry = entries[0] if isinstance(entries, list) and len(entries) == 1 else entries
-        url = entry.get("statusListCredential") if isinstance(entry, dict) else None
-        if isinstance(url, str) and url not in given and self.config.status_list_of(url) is not None:
-            return self._own_list_status(document, url, issuer)
-        return self._given_list_status(document, issuer, given) if given else None
+        if entry.kind == status_list.ENTRY_TYPE and entry.url not in fetcher.documents \
+                and self.config.status_list_of(entry.url) is not None:
+            ok, reason = self._own_list_status(entry, issuer)
+            return _with_notes(ok, reason, entry.notes)
+        what = "the status list" if entry.kind == status_list.ENTRY_TYPE else "the revocation list"
+        try:
+            fetched = fetcher.json(entry.url, what)
+        except FetchError as exc:
+            return Check("status", "indeterminate", f"status unknown: {exc}")
+        if entry.kind == status_list.REVOCATION_LIST_TYPE:
+            ok, reason = status_list.check_revocation_list(document, entry, fetched.document)
+            return _with_notes(ok, reason, entry.notes)
+        expired = _expired(fetched.document, now)
+        if expired:
+            return Check("status", "indeterminate", f"status unknown: {entry.url} {expired}")
+        keys = _registered_keys(knowledge) if knowledge is not None else resolve.key_bytes
+        try:
+            ok, reason = status_list.check_bitstring(document, entry, fetched.document, keys)
+        except status_list.StatusUnavailable as exc:
+            return Check("status", "indeterminate", f"status unknown: {exc}")
+        return _with_notes(ok, reason, entry.notes)
 
-    def _own_list_status(self, document: dict, url: str, issuer: IssuerView | None) -> tuple[bool, str]:
+    def _own_list_status(self, entry: status_list.StatusEntry, issuer: IssuerView | None) -> tuple[bool, str]:
         """A list this registry publishes is made from the credentials projection's revoked
         entries: asking the projection answers what the signed list would say."""
-        try:
-            purpose, index, _ = status_list.read_entry(document)
-        except status_list.StatusListError as exc:
-            return False, str(exc)
+        url, index, purpose = entry.url, entry.index, entry.purpose
         slug, number = self.config.status_list_of(url)
         owner = credentials.status_list_issuer(self.db, url)
         if issuer is None or issuer.slug != slug or owner not in (None, issuer.id):
@@ -142,25 +168,6 @@ class Verifier:
         if credentials.entry_revoked(self.db, url, index):
             return False, f"revocation: entry {index} of {url} is set"
         return True, f"not revoked: entry {index} of {url} is clear"
-
-    def _given_list_status(self, document: dict, issuer: IssuerView | None,
-                           given: dict[str, dict]) -> tuple[bool, str]:
-        """Against list credentials the verifier holds: their proofs count only with keys the
-        issuer registered here, or, for an issuer unknown here, keys resolved offline from its DID."""
-        if issuer is not None:
-            registered = {k.verification_method: k.public_key_multibase
-                          for k in issuer_keys.keys(self.db, issuer.id)}
-
-            def resolve(vm: str) -> bytes | None:
-                try:
-                    return multikey.decode_public_key(registered[vm]) if vm in registered else None
-                except DocumentError:
-                    return None
-        else:
-            def resolve(vm: str) -> bytes | None:
-                resolved = did.resolve_verification_method(vm)
-                return None if resolved is None else resolved.public_key
-        return status_list.check_entry(document, given, resolve)
 
     # --- what others say about it ----------------------------------------------------------------
 
@@ -206,6 +213,86 @@ class Verifier:
         path = " -> ".join([hops[0].endorser] + [hop.subject for hop in hops])
         return Check("trust-chain", "pass", f"chain of active endorsements: {path}",
                      [msgspec.to_builtins(hop) for hop in hops])
+
+
+class _Resolver:
+    """Keys for an issuer this registry does not know: a did:key, an https issuer URL's fragment
+    (weaker), or a did:web's DID document, fetched (over http only for REGISTRY_INSECURE_HOSTS).
+    A document that cannot be had leaves the proof undecided (KeyUnavailable); one that does not
+    vouch for the key refuses it (KeyRefused)."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
+
+    def __call__(self, vm: str) -> did.ResolvedKey | None:
+        found = did.resolve_verification_method(vm)
+        if found is not None:
+            return found
+        controller = vm.split("#", 1)[0]
+        if controller.startswith("did:web:"):
+            try:
+                url = did.did_web_url(controller)
+            except DocumentError as exc:
+                raise proofs.KeyRefused(str(exc)) from None
+            parts = urlsplit(url)
+            if f"{parts.hostname}:{parts.port or 443}" in self.fetcher.insecure_hosts or \
+                    f"{parts.hostname}:{parts.port or 80}" in self.fetcher.insecure_hosts:
+                url = "http" + url[len("https"):]  # a listed test or demo host, as the operator allowed
+            try:
+                fetched = self.fetcher.json(url, f"the DID document of {controller}")
+            except FetchError as exc:
+                raise proofs.KeyUnavailable(str(exc)) from None
+            try:
+                return did.key_in_did_document(fetched.document, controller, vm)
+            except DocumentError as exc:
+                raise proofs.KeyRefused(str(exc)) from None
+        if controller.startswith("did:"):
+            method = controller.split(":", 2)[1] if controller.count(":") >= 2 else controller
+            raise proofs.KeyUnavailable(f"DID method {method!r} cannot be resolved here (did:key and did:web can)")
+        return None
+
+    def key_bytes(self, vm: str) -> bytes | None:
+        found = self(vm)
+        return None if found is None else found.public_key
+
+
+def _registered_keys(knowledge: IssuerKnowledge) -> Callable[[str], bytes | None]:
+    registered = {k.verification_method: k.public_key_multibase for k in knowledge.keys}
+
+    def resolve(vm: str) -> bytes | None:
+        try:
+            return multikey.decode_public_key(registered[vm]) if vm in registered else None
+        except DocumentError:
+            return None
+
+    return resolve
+
+
+def _with_notes(ok: bool, reason: str, notes: list[str]) -> Check:
+    if not ok:
+        return Check("status", "fail", reason)
+    if notes:
+        return Check("status", "warn", f"{reason}; " + "; ".join(notes))
+    return Check("status", "pass", reason)
+
+
+def _expired(list_credential: object, now: datetime) -> str | None:
+    """Why a status list credential is out of its validity period, or None."""
+    if not isinstance(list_credential, dict):
+        return None
+    for field, late in (("validUntil", True), ("validFrom", False)):
+        value = list_credential.get(field)
+        if value is None:
+            continue
+        try:
+            moment = parse_datetimez(value, field)
+        except DocumentError:
+            return f"has an unreadable {field} {value!r}"
+        if late and moment <= now:
+            return f"expired at {value}: a fresh list is needed"
+        if not late and moment > now:
+            return f"is not valid before {value}"
+    return None
 
 
 def _recipient_check(document: dict, recipient: str) -> Check:

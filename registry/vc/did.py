@@ -1,11 +1,13 @@
-"""DIDs the registry issues (did:web) and reads (did:key), and offline verification-method lookup.
+"""DIDs the registry issues (did:web) and reads (did:key, and did:web documents others publish),
+and verification-method lookup.
 
-Nothing here touches the network: did:web documents are produced, not fetched, and did:key
-documents are derived from the identifier itself."""
+Nothing here touches the network: did:web documents are produced here, or read from a document the
+caller fetched (registry.network); did:key documents are derived from the identifier itself."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import json
 import re
@@ -29,14 +31,16 @@ _DATETIME_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z
 
 
 class ResolvedKey(msgspec.Struct, frozen=True):
-    """A public key found offline for a verification method id.
+    """A public key found for a verification method id.
 
     source "did:key": the key is the DID itself, so it is authoritative.
-    source "fragment": the key was read from the id's fragment (`https://host/issuers/x#z6Mk...`);
-    the controller's document was NOT consulted, so this does not show the controller holds it."""
+    source "did-document": listed under assertionMethod of its controller's DID document.
+    source "fragment": the key was read from the id's fragment (`https://host/issuers/x#z6Mk...`),
+    for an issuer named by an https URL, which has no document to consult: this shows only that
+    the signer holds that key, not that the issuer does (weaker assurance)."""
 
     public_key: bytes
-    source: Literal["did:key", "fragment"]
+    source: Literal["did:key", "did-document", "fragment"]
 
 
 class DidKey(msgspec.Struct, frozen=True):
@@ -85,16 +89,76 @@ def public_key_from_did_key(did_or_vm: str) -> bytes:
 
 
 def resolve_verification_method(vm_id: str) -> ResolvedKey | None:
-    """The Ed25519 key of a verification method that can be resolved without the network, else None."""
+    """The Ed25519 key of a verification method that can be resolved without the network: a
+    did:key, or the `#z6Mk...` fragment of an https (or http) URL. Never for a DID other than
+    did:key: a did:web's keys are only those its DID document lists."""
     try:
         if vm_id.startswith("did:key:"):
             return ResolvedKey(public_key_from_did_key(vm_id), "did:key")
-        _, hash_, fragment = vm_id.partition("#")
-        if hash_ and fragment.startswith("z6Mk"):
+        base, hash_, fragment = vm_id.partition("#")
+        if hash_ and fragment.startswith("z6Mk") and base.startswith(("https://", "http://")):
             return ResolvedKey(multikey.decode_public_key(fragment), "fragment")
     except DocumentError:
         return None
     return None
+
+
+def key_in_did_document(document: object, did: str, vm_id: str) -> ResolvedKey:
+    """The Ed25519 key of `vm_id` as `did`'s DID document lists it; DocumentError saying why when
+    the document does not make it one of the DID's assertion methods (DID Core, Controlled
+    Identifiers 1.0: an id of the DID, listed under assertionMethod by reference or embedded,
+    controlled by the DID, not revoked)."""
+    if not isinstance(document, dict):
+        raise DocumentError(f"the DID document of {did} is not a JSON object")
+    if document.get("id") != did:
+        raise DocumentError(f"the DID document fetched for {did} is the document of {document.get('id')!r}")
+
+    def absolute(ref: object) -> object:
+        return f"{did}{ref}" if isinstance(ref, str) and ref.startswith("#") else ref
+
+    methods = {absolute(m.get("id")): m for m in _as_list(document.get("verificationMethod"))
+               if isinstance(m, dict)}
+    assertion = set()
+    for entry in _as_list(document.get("assertionMethod")):
+        if isinstance(entry, dict):
+            methods.setdefault(absolute(entry.get("id")), entry)
+            assertion.add(absolute(entry.get("id")))
+        else:
+            assertion.add(absolute(entry))
+    method = methods.get(vm_id)
+    if vm_id not in assertion:
+        revoked = method.get("revoked") if isinstance(method, dict) else None
+        why = f" (it is marked revoked since {revoked})" if revoked else ""
+        raise DocumentError(f"{vm_id} is not an assertion method of {did}{why}")
+    if not isinstance(method, dict):
+        raise DocumentError(f"{did}'s DID document lists {vm_id} as an assertion method but does not describe it")
+    if method.get("controller") != did:
+        raise DocumentError(f"{vm_id} is controlled by {method.get('controller')!r}, not by {did}")
+    if method.get("revoked"):
+        raise DocumentError(f"{vm_id} is marked revoked since {method['revoked']}")
+    return ResolvedKey(_method_key(method, vm_id), "did-document")
+
+
+def _method_key(method: dict, vm_id: str) -> bytes:
+    kind = method.get("type")
+    if kind in ("Multikey", "Ed25519VerificationKey2020"):
+        return multikey.decode_public_key(method.get("publicKeyMultibase"))
+    if kind in ("JsonWebKey", "JsonWebKey2020"):
+        jwk = method.get("publicKeyJwk")
+        if isinstance(jwk, dict) and jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" \
+                and isinstance(jwk.get("x"), str):
+            raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
+            if len(raw) == 32:
+                return raw
+        raise DocumentError(f"{vm_id} is not an Ed25519 key (publicKeyJwk {jwk!r})")
+    raise DocumentError(f"{vm_id} has key type {kind!r}; Multikey, Ed25519VerificationKey2020 "
+                        "and Ed25519 JsonWebKey are understood")
+
+
+def _as_list(value: object) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def resolve_did_key_document(did: str) -> dict:

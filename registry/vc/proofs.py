@@ -23,6 +23,9 @@ from registry.vc.jsonld import canonical_form, canonical_nquads, undefined_error
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
 EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
+# The name eddsa-rdfc-2022 had in the 2022-2023 drafts (same canonicalization, hashes and signature);
+# still found on credentials issued then. Verified, never issued.
+EDDSA_2022 = "eddsa-2022"
 ED25519_SIGNATURE_2020 = "Ed25519Signature2020"
 ASSERTION_METHOD = "assertionMethod"
 SINGLE_PROOF_WARNING = "proof is a single object; OB 3.0 expects an array"
@@ -42,9 +45,21 @@ class Signer(Protocol):
     def sign(self, data: bytes) -> bytes: ...
 
 
+class KeyUnavailable(Exception):
+    """The key of a verification method could not be had now (its DID document could not be
+    fetched, the DID method is not resolvable here): the proof can be neither accepted nor refused."""
+
+
+class KeyRefused(Exception):
+    """The verification method names a key its controller does not vouch for (not an assertion
+    method of its DID document, revoked, of a kind that is not Ed25519): the proof fails."""
+
+
 class ProofCheck(msgspec.Struct, frozen=True):
-    """The outcome of verifying a document's proof(s). For a proof list the details are those of
-    the first failing proof, or of the first proof when all verify."""
+    """The outcome of verifying a document's proof(s). For a proof set the details are those of
+    the first failing supported proof, else of the first that could not be checked, else of the
+    first supported proof. `indeterminate`: not ok because a key could not be had, not because
+    anything was wrong."""
 
     ok: bool
     reason: str
@@ -52,6 +67,7 @@ class ProofCheck(msgspec.Struct, frozen=True):
     created: str | None = None
     cryptosuite: str | None = None
     warnings: list[str] = msgspec.field(default_factory=list)
+    indeterminate: bool = False
 
 
 def proof_configuration(
@@ -142,18 +158,51 @@ def verify(document: dict, resolve_key: Callable[[str], bytes | None]) -> ProofC
     except DocumentError as exc:
         return ProofCheck(False, str(exc), warnings=warnings)
     if undefined:
-        # Signed as they expanded here, but a verifier whose contexts lack them may drop them.
-        warnings.append(str(undefined_error(undefined)))
+        # JSON-LD drops what its contexts do not define, so no signature covers these terms; the
+        # reference verifiers (Digital Bazaar, openbadgeslib) refuse such a document, and so do we.
+        return ProofCheck(False, f"{undefined_error(undefined)}: no proof covers them", warnings=warnings)
 
-    checks = [_verify_one(unsecured, proofs, proof, resolve_key, canon) for proof in proofs]
-    failed = next((i for i, check in enumerate(checks) if not check.ok), None)
-    chosen = checks[0 if failed is None else failed]
+    # A proof set as 1EdTech's validator and Digital Bazaar treat it: proofs of a type this
+    # verifier does not know are ignored when a known one verifies; any known one that fails
+    # invalidates the document.
+    supported = [p for p in proofs if _supported(p)]
+    ignored = [p for p in proofs if not _supported(p)]
+    if not supported:
+        return _unsupported(proofs[0], warnings)
+    if ignored:
+        kinds = sorted({_kind(p) for p in ignored})
+        warnings.append(f"ignored {len(ignored)} proof(s) of a type this verifier does not support: {', '.join(kinds)}")
+    checks = [_verify_one(unsecured, proofs, proof, resolve_key, canon) for proof in supported]
+    failed = next((i for i, c in enumerate(checks) if not c.ok and not c.indeterminate), None)
+    unknown = next((i for i, c in enumerate(checks) if c.indeterminate), None)
+    chosen_index = failed if failed is not None else unknown if unknown is not None else 0
+    chosen = checks[chosen_index]
     reason = chosen.reason
     if len(checks) > 1:
-        reason = f"all {len(checks)} proofs verified" if failed is None else f"proof {failed + 1} of {len(checks)}: {reason}"
-    return ProofCheck(
-        chosen.ok, reason, chosen.verification_method, chosen.created, chosen.cryptosuite, warnings
-    )
+        reason = (f"all {len(checks)} proofs verified" if failed is None and unknown is None
+                  else f"proof {chosen_index + 1} of {len(checks)}: {reason}")
+    return ProofCheck(chosen.ok, reason, chosen.verification_method, chosen.created, chosen.cryptosuite,
+                      warnings + list(chosen.warnings), indeterminate=failed is None and unknown is not None)
+
+
+def _supported(proof: object) -> bool:
+    if not isinstance(proof, dict):
+        return True  # malformed: checked (and refused) like a known proof, not ignored
+    kind = proof.get("type")
+    if kind == DATA_INTEGRITY_PROOF:
+        return proof.get("cryptosuite") in (EDDSA_RDFC_2022, EDDSA_2022)
+    return kind == ED25519_SIGNATURE_2020
+
+
+def _kind(proof: dict) -> str:
+    kind = proof.get("type")
+    return f"{kind}/{proof.get('cryptosuite')}" if kind == DATA_INTEGRITY_PROOF else str(kind)
+
+
+def _unsupported(proof: object, warnings: list[str]) -> ProofCheck:
+    kind = _kind(proof) if isinstance(proof, dict) else type(proof).__name__
+    return ProofCheck(False, f"no proof of a supported type (found {kind}; supported: {DATA_INTEGRITY_PROOF} with "
+                             f"{EDDSA_RDFC_2022} or {EDDSA_2022}, and {ED25519_SIGNATURE_2020})", warnings=warnings)
 
 
 def _proof_list(proof) -> list[dict]:
@@ -182,8 +231,11 @@ def _verify_one(
             created if isinstance(created, str) else None, cryptosuite if isinstance(cryptosuite, str) else None,
         )
 
+    notes = []
     if proof_type == DATA_INTEGRITY_PROOF:
-        if cryptosuite != EDDSA_RDFC_2022:
+        if cryptosuite == EDDSA_2022:
+            notes.append(f"{EDDSA_2022} is the draft name of {EDDSA_RDFC_2022}: verified, no longer issued")
+        elif cryptosuite != EDDSA_RDFC_2022:
             return fail(f"cryptosuite {cryptosuite!r} is not supported (only {EDDSA_RDFC_2022})")
     elif proof_type == ED25519_SIGNATURE_2020:
         cryptosuite = None
@@ -225,7 +277,13 @@ def _verify_one(
             return fail(f"{ED25519_SIGNATURE_2020} needs {contexts.ED25519_2020} in the document or proof @context")
         options["@context"] = document.get("@context")
 
-    public_key = resolve_key(vm)
+    try:
+        public_key = resolve_key(vm)
+    except KeyUnavailable as exc:
+        return ProofCheck(False, str(exc), vm, created if isinstance(created, str) else None,
+                          cryptosuite if isinstance(cryptosuite, str) else None, indeterminate=True)
+    except KeyRefused as exc:
+        return fail(str(exc))
     if public_key is None:
         return fail(f"verification method {vm} could not be resolved")
     try:
@@ -242,7 +300,7 @@ def _verify_one(
     except InvalidSignature:
         return fail(f"signature does not match the document and proof options for verification method {vm}")
     suite = cryptosuite or ED25519_SIGNATURE_2020
-    return ProofCheck(True, f"{suite} proof by {vm} verified", vm, created, cryptosuite)
+    return ProofCheck(True, f"{suite} proof by {vm} verified", vm, created, cryptosuite, notes)
 
 
 def _previous_proofs(proof: dict, all_proofs: list) -> list[dict]:

@@ -10,11 +10,14 @@ from typing import Literal
 
 import msgspec
 
-Outcome = Literal["pass", "fail", "warn", "skip"]
+Outcome = Literal["pass", "fail", "warn", "skip", "indeterminate"]
+Verdict = Literal["VALID", "INVALID", "INDETERMINATE"]
 
 
 class Check(msgspec.Struct, frozen=True):
-    """One question asked of a credential. "warn" passes with a caveat; "skip" could not be asked."""
+    """One question asked of a credential. "warn" passes with a caveat; "skip" did not apply (or
+    only informs); "indeterminate": it had to be answered and could not be (a document could not be
+    fetched, a DID method is not resolvable here)."""
 
     name: str
     outcome: Outcome
@@ -23,10 +26,19 @@ class Check(msgspec.Struct, frozen=True):
 
 
 class VerificationReport(msgspec.Struct, frozen=True):
-    valid: bool  # no check failed
+    """VALID only when every required check passed; INVALID when one failed; INDETERMINATE when
+    none failed but one that had to be answered could not be. `valid` is verdict == VALID."""
+
+    valid: bool
+    verdict: Verdict
     credential_id: str | None
     issuer_id: str | None
     checks: list[Check]
+
+    @classmethod
+    def of(cls, credential_id: str | None, issuer_id: str | None, checks: list[Check]) -> VerificationReport:
+        verdict = verdict_of(checks)
+        return cls(verdict == "VALID", verdict, credential_id, issuer_id, checks)
 
     def find(self, name: str) -> Check | None:
         """The check of that name, if it was made."""
@@ -35,6 +47,10 @@ class VerificationReport(msgspec.Struct, frozen=True):
     @property
     def failures(self) -> list[Check]:
         return [check for check in self.checks if check.outcome == "fail"]
+
+    @property
+    def unanswered(self) -> list[Check]:
+        return [check for check in self.checks if check.outcome == "indeterminate"]
 
     def to_dict(self) -> dict:
         return msgspec.to_builtins(self)
@@ -55,3 +71,12 @@ class IssuerKnowledge(msgspec.Struct, frozen=True):
     issuer_id: str
     keys: list[KeyInterval]
     deactivated_at: datetime | None = None
+
+
+def verdict_of(checks: list[Check]) -> Verdict:
+    outcomes = {check.outcome for check in checks}
+    if "fail" in outcomes:
+        return "INVALID"
+    if "indeterminate" in outcomes:
+        return "INDETERMINATE"
+    return "VALID"

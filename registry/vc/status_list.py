@@ -15,6 +15,8 @@ import struct
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 
+import msgspec
+
 from registry.vc import contexts, proofs
 
 MIN_ENTRIES = 131_072  # the spec's minimum size: 16 KiB, for herd privacy
@@ -28,6 +30,10 @@ _GZIP_HEADER = struct.pack("<BBBBLBB", 0x1F, 0x8B, 8, 0, 0, 0, 3)  # deflate, no
 _MAX_LIST_BYTES = 16 * 1024 * 1024  # a decompressed list larger than this is refused (zip bombs)
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+class StatusUnavailable(Exception):
+    """The status cannot be established now (the list's signing key could not be had)."""
 
 
 class StatusListError(ValueError):
@@ -146,68 +152,125 @@ def status_list_credential(list_url: str, issuer: str, encoded_list: str, *, val
 # --- checking a credential's entry ---------------------------------------------------------------
 
 
+class StatusEntry(msgspec.Struct, frozen=True):
+    """A credential's one status entry, as read: a W3C Bitstring Status List entry, or a 1EdTech
+    Revocation List (OB 3.0's older status method: a list of revoked credential ids at a URL)."""
+
+    kind: str  # ENTRY_TYPE or REVOCATION_LIST_TYPE
+    url: str  # the list credential (bitstring) or the revocation list document
+    purpose: str = REVOCATION
+    index: int = 0
+    notes: list[str] = msgspec.field(default_factory=list)  # read, but not as the spec writes it
+
+
+REVOCATION_LIST_TYPE = "1EdTechRevocationList"
+
+
+def status_entry(credential: dict) -> StatusEntry | None:
+    """The credential's status entry, None when it has none; StatusListError when it is malformed
+    or of a kind not understood here."""
+    status = credential.get("credentialStatus")
+    if status is None:
+        return None
+    entries = status if isinstance(status, list) else [status]
+    if len(entries) != 1 or not isinstance(entries[0], dict):
+        raise StatusListError(f"credentialStatus must be exactly one entry (OB 3.0 allows one), found {len(entries)}")
+    entry = entries[0]
+    if entry.get("type") == REVOCATION_LIST_TYPE:
+        url = entry.get("id")
+        if not isinstance(url, str) or not url:
+            raise StatusListError(f"the {REVOCATION_LIST_TYPE} entry has no id (the list's URL)")
+        return StatusEntry(REVOCATION_LIST_TYPE, url)
+    if entry.get("type") != ENTRY_TYPE:
+        raise StatusListError(f"status entry type {entry.get('type')!r} is not understood here "
+                              f"({ENTRY_TYPE} or {REVOCATION_LIST_TYPE})")
+    purpose, index, url, notes = _parse_entry(entry)
+    return StatusEntry(ENTRY_TYPE, url, purpose, index, notes)
+
+
 def check_entry(credential: dict, list_credentials: Mapping[str, dict],
-                resolve_key: Callable[[str], bytes | None]) -> tuple[bool, str]:
+                resolve_key: Callable[[str], bytes | None], notes: list[str] | None = None) -> tuple[bool, str]:
     """(ok, reason) for the credential's BitstringStatusListEntry against the list credential of
     that URL in `list_credentials`: the list's proof (keys from `resolve_key`), issuer, type,
     purpose, size and encoding are checked, then the bit is read. ok is False when the bit is set
-    and whenever the status cannot be established. A credential without credentialStatus is ok."""
+    and whenever the status cannot be established. A credential without credentialStatus is ok.
+    What was read though not as the spec writes it is added to `notes`."""
     try:
-        status = _the_entry(credential.get("credentialStatus"))
-        if status is None:
+        entry = status_entry(credential)
+        if entry is None:
             return True, "the credential has no credentialStatus"
-        purpose, index, url = _parse_entry(status)
-        list_credential = list_credentials.get(url)
+        if entry.kind != ENTRY_TYPE:
+            raise StatusListError(f"credentialStatus is a {entry.kind}, not a {ENTRY_TYPE}")
+        if notes is not None:
+            notes.extend(entry.notes)
+        list_credential = list_credentials.get(entry.url)
         if list_credential is None:
-            return False, f"status list {url} was not given"
-        bits = _check_list(list_credential, url, purpose, _issuer_id(credential), resolve_key)
-        if index >= len(bits) * 8:
-            return False, f"statusListIndex {index} is outside the {len(bits) * 8} entries of {url}"
+            return False, f"status list {entry.url} was not given"
+        return check_bitstring(credential, entry, list_credential, resolve_key)
     except StatusListError as exc:
         return False, str(exc)
-    if is_set(bits, index):
-        return False, f"{purpose}: entry {index} of {url} is set"
-    return True, f"not {_past(purpose)}: entry {index} of {url} is clear"
 
 
-def read_entry(credential: dict) -> tuple[str, int, str]:
-    """(purpose, index, list URL) of the credential's one BitstringStatusListEntry; StatusListError
-    when there is none or it is malformed."""
-    status = _the_entry(credential.get("credentialStatus"))
-    if status is None:
-        raise StatusListError("the credential has no credentialStatus")
-    return _parse_entry(status)
+def check_bitstring(credential: dict, entry: StatusEntry, list_credential: object,
+                    resolve_key: Callable[[str], bytes | None]) -> tuple[bool, str]:
+    """(ok, reason) for one Bitstring Status List entry against its list credential."""
+    try:
+        bits = _check_list(list_credential, entry.url, entry.purpose, _issuer_id(credential), resolve_key)
+    except StatusListError as exc:
+        return False, str(exc)
+    if entry.index >= len(bits) * 8:
+        return False, f"statusListIndex {entry.index} is outside the {len(bits) * 8} entries of {entry.url}"
+    if is_set(bits, entry.index):
+        return False, f"{entry.purpose}: entry {entry.index} of {entry.url} is set"
+    return True, f"not {_past(entry.purpose)}: entry {entry.index} of {entry.url} is clear"
+
+
+def check_revocation_list(credential: dict, entry: StatusEntry, document: object) -> tuple[bool, str]:
+    """(ok, reason) for a 1EdTech Revocation List: the list must be the issuer's, and the
+    credential's id must not be among its revoked credentials."""
+    if not isinstance(document, dict):
+        return False, f"the revocation list {entry.url} is not a JSON object"
+    if document.get("id") not in (None, entry.url):
+        return False, f"the revocation list at {entry.url} says its id is {document.get('id')!r}"
+    issuer = document.get("issuer")
+    issuer = issuer.get("id") if isinstance(issuer, dict) else issuer
+    if issuer != _issuer_id(credential):
+        return False, (f"the revocation list {entry.url} is issued by {issuer!r}, the credential by "
+                       f"{_issuer_id(credential)!r}")
+    revoked = document.get("revokedCredential", [])
+    if not isinstance(revoked, list):
+        return False, f"revokedCredential of {entry.url} is not a list"
+    wanted = credential.get("id")
+    for item in revoked:
+        if isinstance(item, dict) and item.get("id") == wanted:
+            why = item.get("revocationReason")
+            return False, f"revoked: {wanted} is on the revocation list {entry.url}" + (f" ({why})" if why else "")
+    return True, f"not revoked: {wanted} is not on the revocation list {entry.url}"
 
 
 def _past(purpose: str) -> str:
     return {REVOCATION: "revoked", SUSPENSION: "suspended"}.get(purpose, f"flagged for {purpose}")
 
 
-def _the_entry(status: object) -> dict | None:
-    if status is None:
-        return None
-    entries = status if isinstance(status, list) else [status]
-    ours = [e for e in entries if isinstance(e, dict) and e.get("type") == ENTRY_TYPE]
-    if len(ours) != 1 or len(entries) != 1:
-        raise StatusListError(
-            f"credentialStatus must be exactly one {ENTRY_TYPE} (OB 3.0 allows one entry), found "
-            f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, {len(ours)} of that type")
-    return ours[0]
-
-
-def _parse_entry(status: dict) -> tuple[str, int, str]:
+def _parse_entry(status: dict) -> tuple[str, int, str, list[str]]:
+    notes = []
     purpose = status.get("statusPurpose")
     if not isinstance(purpose, str) or not purpose:
         raise StatusListError("the status entry has no statusPurpose")
-    index_text = status.get("statusListIndex")
-    if not isinstance(index_text, str) or not _INDEX.fullmatch(index_text):
-        raise StatusListError(f"statusListIndex must be a string of digits, got {index_text!r}")
+    index_value = status.get("statusListIndex")
+    if isinstance(index_value, int) and not isinstance(index_value, bool) and index_value >= 0:
+        # 1EdTech's own fixtures write a number; the spec says a string of digits.
+        notes.append(f"statusListIndex is the number {index_value}, read as the string {str(index_value)!r} "
+                     "the spec requires")
+        index_value = str(index_value)
+    if not isinstance(index_value, str) or not _INDEX.fullmatch(index_value):
+        raise StatusListError(f"statusListIndex must be a string of digits, got {index_value!r}")
     url = status.get("statusListCredential")
     if not isinstance(url, str) or not url:
         raise StatusListError("the status entry has no statusListCredential URL")
     if status.get("statusSize", 1) not in (1, "1"):
         raise StatusListError(f"statusSize {status.get('statusSize')!r} is not supported (only 1-bit entries)")
-    return purpose, int(index_text), url
+    return purpose, int(index_value), url, notes
 
 
 def _issuer_id(document: dict) -> object:
@@ -231,6 +294,8 @@ def _check_list(list_credential: object, url: str, purpose: str, issuer: object,
         proof = proofs.verify(list_credential, resolve_key)
     except ValueError as exc:  # DocumentError from canonicalization
         raise StatusListError(f"the proof of {url} cannot be checked: {exc}") from None
+    if proof.indeterminate:
+        raise StatusUnavailable(f"the proof of {url} could not be checked: {proof.reason}")
     if not proof.ok:
         raise StatusListError(f"the proof of {url} does not verify: {proof.reason}")
     subject = list_credential.get("credentialSubject")

@@ -1,9 +1,12 @@
-"""Verify an Open Badges 3.0 credential against the pinned standards and the registry's key history.
+"""Verify an Open Badges 3.0 credential against the pinned standards and what is known of its issuer:
+the registry's key history for an issuer registered here, else the keys its DID resolves to.
 
 Every question is answered by a Check in a fixed order (document, schema, proof, issuer-match,
 issuer-known, key-history, valid-from, valid-until, status); nothing a document contains raises.
-The signing time used against key history is the registry's log time when it has one: a proof's
-`created` is written by the signer, so it cannot date a signature made with a leaked key."""
+The verdict is VALID only when no check failed and none that had to be answered was left
+unanswered (INDETERMINATE: a DID document or status list could not be had). The signing time used
+against key history is the registry's log time when it has one: a proof's `created` is written by
+the signer, so it cannot date a signature made with a leaked key."""
 
 from __future__ import annotations
 
@@ -32,30 +35,37 @@ class _SigningTime(msgspec.Struct, frozen=True):
     problem: str | None = None
 
 
+KeyResolver = Callable[[str], "did.ResolvedKey | None"]  # may raise proofs.KeyUnavailable
+
+
 def verify(
     document: dict,
     *,
     now: datetime,
     issuer: IssuerKnowledge | None,
+    resolve: KeyResolver | None = None,
     logged_at: datetime | None = None,
     registry_status: str | None = None,
-    list_status: tuple[bool, str] | None = None,
+    status: Check | None = None,
 ) -> VerificationReport:
     """The verification report of `document` at `now`. `issuer` is the registry's knowledge of the
-    credential's issuer (None when not registered), `logged_at` when the registry logged this
-    credential, `registry_status` its status in the registry ("active", "revoked", "suspended"),
-    `list_status` the answer of its Bitstring Status List entry (ok, reason) when one was checked."""
+    credential's issuer (None when not registered); for an issuer not registered, `resolve` finds
+    a verification method's key (default: offline, did:key and https-URL fragments only).
+    `logged_at` is when the registry logged this credential, `registry_status` its status in the
+    registry ("active", "revoked", "suspended"), `status` the status check already answered from a
+    status list (else: indeterminate when the credential has a credentialStatus)."""
     _require_aware(now, "now")
     if logged_at is not None:
         _require_aware(logged_at, "logged_at")
 
     document_check = _document_check(document)
     if document_check.outcome == "fail":
-        return VerificationReport(False, None, None, [document_check])
+        return VerificationReport.of(None, None, [document_check])
     credential_id = document.get("id") if isinstance(document.get("id"), str) else None
     issuer_id = _issuer_id(document)
 
-    proof_result, proof_check = _proof_check(document, issuer)
+    resolved: dict[str, did.ResolvedKey] = {}
+    proof_result, proof_check = _proof_check(document, issuer, resolve or offline_resolver, resolved)
     vm = proof_result.verification_method
     signing = _signing_time(logged_at, proof_result.created)
     checks = [
@@ -64,13 +74,21 @@ def verify(
         proof_check,
         _issuer_match(vm, issuer_id),
         _issuer_known(issuer, issuer_id, signing),
-        _key_history(issuer, vm, signing),
+        _key_history(issuer, vm, signing, resolved.get(vm or "")),
         _valid_from(document.get("validFrom"), now),
         _valid_until(document.get("validUntil"), now),
-        _status(registry_status, list_status),
+        _status(registry_status, status, document.get("credentialStatus") is not None),
     ]
-    valid = not any(check.outcome == "fail" for check in checks)
-    return VerificationReport(valid, credential_id, issuer_id, checks)
+    return VerificationReport.of(credential_id, issuer_id, checks)
+
+
+def offline_resolver(vm: str) -> did.ResolvedKey | None:
+    """Keys that need no network: a did:key, an https issuer URL's `#z6Mk...` fragment. Any other
+    DID needs its DID document: that is not known offline, so the proof cannot be decided."""
+    found = did.resolve_verification_method(vm)
+    if found is None and vm.startswith("did:") and not vm.startswith("did:key:"):
+        raise proofs.KeyUnavailable(f"the key of {vm} is in its DID document, which was not fetched (offline)")
+    return found
 
 
 def _require_aware(value: datetime, what: str) -> None:
@@ -108,7 +126,8 @@ def _schema_check(document: dict) -> Check:
     return Check("schema", "pass", f"conforms to {result.schema}")
 
 
-def _resolver(issuer: IssuerKnowledge | None, fragment_keys: set[str]) -> Callable[[str], bytes | None]:
+def _resolver(issuer: IssuerKnowledge | None, resolve: KeyResolver,
+              resolved: dict[str, did.ResolvedKey]) -> Callable[[str], bytes | None]:
     if issuer is not None:
         # A registered issuer's signatures count only with keys it registered here.
         registered: dict[str, str] = {}
@@ -123,23 +142,24 @@ def _resolver(issuer: IssuerKnowledge | None, fragment_keys: set[str]) -> Callab
 
         return resolve_registered
 
-    def resolve_offline(vm: str) -> bytes | None:
-        resolved = did.resolve_verification_method(vm)
-        if resolved is None:
+    def resolve_elsewhere(vm: str) -> bytes | None:
+        found = resolve(vm)  # may raise KeyUnavailable: the proof is then undecided
+        if found is None:
             return None
-        if resolved.source == "fragment":
-            fragment_keys.add(vm)
-        return resolved.public_key
+        resolved[vm] = found
+        return found.public_key
 
-    return resolve_offline
+    return resolve_elsewhere
 
 
-def _proof_check(document: dict, issuer: IssuerKnowledge | None) -> tuple[proofs.ProofCheck, Check]:
-    fragment_keys: set[str] = set()
+def _proof_check(document: dict, issuer: IssuerKnowledge | None, resolve: KeyResolver,
+                 resolved: dict[str, did.ResolvedKey]) -> tuple[proofs.ProofCheck, Check]:
     try:
-        result = proofs.verify(document, _resolver(issuer, fragment_keys))
+        result = proofs.verify(document, _resolver(issuer, resolve, resolved))
     except DocumentError as exc:
         result = proofs.ProofCheck(False, str(exc))
+    if result.indeterminate:
+        return result, Check("proof", "indeterminate", result.reason)
     if not result.ok:
         reason = result.reason
         if issuer is not None and result.verification_method is not None and not any(
@@ -148,7 +168,7 @@ def _proof_check(document: dict, issuer: IssuerKnowledge | None) -> tuple[proofs
             reason += f" (only keys registered for {issuer.issuer_id} are accepted)"
         return result, Check("proof", "fail", reason)
     notes = list(result.warnings)
-    if fragment_keys:
+    if any(found.source == "fragment" for found in resolved.values()):
         notes.append(_FRAGMENT_NOTE)
     if notes:
         return result, Check("proof", "warn", f"{result.reason}; " + "; ".join(notes))
@@ -216,11 +236,17 @@ def _issuer_known(issuer: IssuerKnowledge | None, issuer_id: str | None, signing
     return Check("issuer-known", "pass", f"issuer {issuer_id} is registered here; {signing.source}, before its deactivation at {deactivated}")
 
 
-def _key_history(issuer: IssuerKnowledge | None, vm: str | None, signing: _SigningTime) -> Check:
-    if issuer is None:
-        return Check("key-history", "skip", "issuer is not registered here, so its key history is unknown")
+def _key_history(issuer: IssuerKnowledge | None, vm: str | None, signing: _SigningTime,
+                 resolved: did.ResolvedKey | None) -> Check:
     if vm is None:
         return Check("key-history", "skip", "no proof verification method to look up")
+    if issuer is None:
+        if resolved is not None and resolved.source == "did-document":
+            return Check("key-history", "pass", f"{vm} is an assertion method of its controller's DID document, "
+                                                "which does not mark it revoked (its history is not known here)")
+        if resolved is not None and resolved.source == "did:key":
+            return Check("key-history", "pass", f"{vm} is its own did:key, which cannot be rotated or revoked")
+        return Check("key-history", "skip", "issuer is not registered here, so its key history is unknown")
     intervals = [key for key in issuer.keys if key.verification_method == vm]
     if not intervals:
         return Check("key-history", "fail", f"{vm} was never registered for this issuer ({issuer.issuer_id})")
@@ -279,12 +305,13 @@ def _valid_until(value: object, now: datetime) -> Check:
     return Check("valid-until", "pass", f"valid until {value}")
 
 
-def _status(registry_status: str | None, list_status: tuple[bool, str] | None = None) -> Check:
-    if registry_status is None and list_status is not None:
-        ok, reason = list_status
-        return Check("status", "pass" if ok else "fail", reason)
+def _status(registry_status: str | None, answered: Check | None, has_entry: bool) -> Check:
+    if registry_status is None and answered is not None:
+        return answered
     if registry_status is None:
-        return Check("status", "skip", "status not known here")
+        if has_entry:
+            return Check("status", "indeterminate", "the credential has a credentialStatus that was not checked")
+        return Check("status", "skip", "the credential has no credentialStatus")
     if registry_status == "active":
         return Check("status", "pass", "credential is active in this registry")
     if registry_status in _STATUS_FAILURES:
