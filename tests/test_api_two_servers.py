@@ -43,9 +43,9 @@ def cli(env: dict[str, str], *argv: str) -> str:
 
 
 @contextmanager
-def serving(env: dict[str, str], name: str, tmp_path: Path) -> Iterator[httpx.Client]:
-    """A `registry serve` subprocess on a free port, stopped on exit."""
-    port = free_port()
+def serving(env: dict[str, str], name: str, tmp_path: Path, port: int | None = None) -> Iterator[httpx.Client]:
+    """A `registry serve` subprocess on `port` (a free one by default), stopped on exit."""
+    port = port or free_port()
     log = (tmp_path / f"serve-{name}.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--log-level", "warning"],

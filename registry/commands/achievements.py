@@ -83,6 +83,7 @@ class AchievementCommands:
     def _document(self, achievement_id: UUID, owner: Issuer, definition: dict, *, version: int) -> dict:
         if not isinstance(definition, dict):
             raise DocumentError("an achievement definition must be a JSON object")
+        openbadges.refuse_unsafe(definition, "the achievement definition")
         managed = sorted(_MANAGED & set(definition))
         if managed:
             raise DocumentError(f"an achievement definition may not set {managed}: the registry sets them")

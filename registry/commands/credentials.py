@@ -157,6 +157,8 @@ class CredentialCommands:
             result=[openbadges.result(value=award.result)] if award.result else None,
             evidence=[openbadges.evidence(evidence_id=award.evidence)] if award.evidence else None,
         )
+        # What the registry's verifier would refuse, it does not sign.
+        openbadges.refuse_unsafe(document, "the credential")
         status = document["credentialStatus"] = self.slots.allocate(issuer, credential_id, batch.status_slots)
         signer = self.custody.signer(key.public_key_multibase, key.verification_method)
         signed = proofs.sign(document, signer, created=xsd_datetime(now))

@@ -50,6 +50,7 @@ class EndorsementCommands:
                 f"urn:uuid:{new_id}", self.records.profile(endorser), about.iri, comment,
                 valid_from=xsd_datetime(now),
             )
+            openbadges.refuse_unsafe(document, "the endorsement")
             signer = self.custody.signer(key.public_key_multibase, key.verification_method)
             signed = proofs.sign(document, signer, created=xsd_datetime(now))
             endorsement = Endorsement.give(
@@ -66,6 +67,7 @@ class EndorsementCommands:
         if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
             raise DocumentError(f"the endorsement is larger than {MAX_DOCUMENT_BYTES} bytes")
         document = _parse_object(text)
+        openbadges.refuse_unsafe(document, "the endorsement")
         types = document.get("type")
         if "EndorsementCredential" not in (types if isinstance(types, list) else [types]):
             raise DocumentError("not an EndorsementCredential (type must include EndorsementCredential)")

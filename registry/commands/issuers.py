@@ -15,6 +15,7 @@ from registry.domain import AlreadyExists, DidClaim, DomainError, Issuer
 from registry.domain.identity import issuer_id
 from registry.settings import Config
 from registry.vc import did as dids
+from registry.vc import openbadges
 from registry.vc.errors import DocumentError
 from registry.vc.multikey import encode_public_key
 
@@ -32,6 +33,9 @@ class IssuerCommands:
         """A hosted issuer (no `did`): the registry makes its did:web and a key it holds.
         An external issuer brings a did:key and signs for itself."""
         authorise(actor, None, "register organisations")
+        # The profile is embedded in every document the organisation signs.
+        openbadges.refuse_unsafe({"slug": slug, "name": name, "url": url, "email": email, "description": description,
+                                  "did": did}, "the organisation")
         new_key = cache(self.custody.generate)  # a retried attempt reuses the key, not a new file
 
         def use_case() -> Written:
@@ -54,6 +58,8 @@ class IssuerCommands:
                        url: str | None = None, email: str | None = None,
                        description: str | None = None) -> Written:
         """Change what the organisation's Profile says; documents issued before keep what they said."""
+        openbadges.refuse_unsafe({"name": name, "url": url, "email": email, "description": description},
+                                 "the profile")
         return self._change(slug, actor, "update the profile", lambda issuer: issuer.update_profile(
             actor=actor.name, name=name, url=url, email=email, description=description))
 

@@ -44,6 +44,69 @@ def parse_datetimez(value: object, what: str = "date-time") -> datetime:
         raise DocumentError(f"{what} {value!r} is not a valid date-time: {exc}") from None
 
 
+# Values that name something (IRIs): only these schemes. `javascript:`, `data:` and the like in a
+# badge's link would run or smuggle content wherever a wallet or page shows it.
+IRI_KEYS = frozenset({"id", "url", "image", "targetUrl", "statusListCredential", "verificationMethod",
+                      "issuer", "creator", "source"})
+SAFE_SCHEMES = frozenset({"http", "https", "urn", "did", "mailto"})
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_DID = re.compile(r"^did:[a-z0-9]+:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})*(?::(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})*)*"
+                  r"(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})(?:[/?#].*)?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_DEPTH = 32
+
+
+def unsafe_content(document: object) -> list[str]:
+    """What the registry neither issues nor accepts in a document, by JSON path: a JSON-LD keyword
+    other than the top-level @context (an inline @context or @vocab would let a document define
+    its own terms past the pinned contexts), control characters (NUL above all: PostgreSQL cannot
+    store it), an IRI with a scheme other than http(s), urn, did or mailto (an image may be a
+    data:image/ URL), a DID that is not one (a bare `did:`), and nesting deeper than MAX_DEPTH."""
+    problems: list[str] = []
+
+    def walk(value: object, path: str, depth: int) -> None:
+        if len(problems) >= 5:
+            return
+        if depth > MAX_DEPTH:
+            problems.append(f"{path} is nested more than {MAX_DEPTH} levels deep")
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}"
+                if not isinstance(key, str) or _CONTROL.search(key):
+                    problems.append(f"{path} has a key with control characters")
+                    continue
+                if key.startswith("@") and not (key == "@context" and depth == 0):
+                    problems.append(f"{where}: JSON-LD keywords other than the top-level @context are not allowed")
+                    continue
+                if key in IRI_KEYS and isinstance(item, str):
+                    iri_problem(item, where)
+                walk(item, where, depth + 1)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]", depth + 1)
+        elif isinstance(value, str) and _CONTROL.search(value):
+            problems.append(f"{path} contains a control character (such as NUL)")
+
+    def iri_problem(text: str, where: str) -> None:
+        match = _SCHEME.match(text)
+        if match and match.group(1).lower() == "data" and ".image" in where and text[:11].lower() == "data:image/":
+            return  # OB 3.0: an Image's id may be a data URL of the image itself
+        if match and match.group(1).lower() not in SAFE_SCHEMES:
+            problems.append(f"{where}: the scheme {match.group(1)!r} is not allowed (http, https, urn, did, mailto)")
+        elif text.startswith("did:") and not _DID.match(text):
+            problems.append(f"{where}: {text!r} is not a DID")
+
+    walk(document, "$", 0)
+    return problems
+
+
+def refuse_unsafe(document: object, what: str) -> None:
+    problems = unsafe_content(document)
+    if problems:
+        raise DocumentError(f"{what}: {'; '.join(problems)}")
+
+
 def xsd_datetime(moment: datetime) -> str:
     """Seconds precision with Z: the form OB examples and the W3C vectors use."""
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -17,7 +17,7 @@ import msgspec
 
 from registry.vc import did, multikey, proofs, schema
 from registry.vc.errors import DocumentError
-from registry.vc.openbadges import parse_datetimez
+from registry.vc.openbadges import parse_datetimez, unsafe_content
 from registry.vc.report import Check, IssuerKnowledge, KeyInterval, VerificationReport
 
 _STATUS_FAILURES = ("revoked", "suspended")
@@ -107,6 +107,9 @@ def _document_check(document: object) -> Check:
         types = [types]
     if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
         return Check("document", "fail", f"type must be a string or a non-empty list of strings, got {types!r}")
+    unsafe = unsafe_content(document)
+    if unsafe:
+        return Check("document", "fail", "; ".join(unsafe))
     return Check("document", "pass", f"a JSON object of type {', '.join(types)}")
 
 
