@@ -24,7 +24,9 @@ from registry.bootstrap import Registry, open_registry
 from registry.commands import MAX_DOCUMENT_BYTES
 
 
-def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_seconds: float = 0.5) -> Litestar:
+def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_seconds: float = 0.5,
+               owns_registry: bool = False) -> Litestar:
+    """The app over `registry`; with `owns_registry` the app closes it when it shuts down."""
     def provide(value: object) -> Provide:
         return Provide(lambda: value, sync_to_thread=False, use_cache=True)
 
@@ -42,7 +44,7 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
         template_config=template_config(),
         exception_handlers=HANDLERS,
         request_max_body_size=MAX_DOCUMENT_BYTES,
-        on_shutdown=[registry.close],
+        on_shutdown=[registry.close] if owns_registry else [],
         openapi_config=OpenAPIConfig(
             title="badge-registry", version="0.1.0",
             description="Open Badges 3.0 endorsement and trust registry: public documents, reads, "
@@ -56,4 +58,4 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
 
 def app_from_environment(environ: Mapping[str, str] | None = None) -> Litestar:
     """One app per worker process, over the store the environment names."""
-    return create_app(open_registry(environ))
+    return create_app(open_registry(environ), owns_registry=True)

@@ -22,6 +22,7 @@ from registry.api.schemas import (
     CredentialStatusOut,
     OptionalReason,
     Reason,
+    ReissueRequest,
     WrittenOut,
 )
 from registry.commands import Award, Commands, utc_now
@@ -129,6 +130,16 @@ class CredentialController(Controller):
                           data: JSONBody[BatchRequest]) -> Response[BatchOut]:
         def action() -> BatchOut:
             result = commands.credentials.issue_batch([award(a) for a in data.awards], actor=write.actor)
+            return BatchOut(ids=result.ids, position=result.position, documents=result.documents)
+
+        return await write(action, status=201)
+
+    @post("/reissue", **WRITES, status_code=201,
+          summary="Sign fresh copies with the issuer's active key and revoke the old ones (one transaction)")
+    async def reissue(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
+                      data: JSONBody[ReissueRequest]) -> Response[BatchOut]:
+        def action() -> BatchOut:
+            result = commands.credentials.reissue(data.credentials, actor=write.actor)
             return BatchOut(ids=result.ids, position=result.position, documents=result.documents)
 
         return await write(action, status=201)

@@ -20,6 +20,7 @@ from registry.api.http import (
     document_response,
 )
 from registry.api.schemas import (
+    AffectedOut,
     IssuerOut,
     IssuerPage,
     IssuerRegistration,
@@ -82,6 +83,15 @@ class IssuerController(Controller):
          summary="The issuer's Open Badges Profile (JSON-LD)")
     def profile(self, request: Request, queries: NamedDependency[Queries], slug: FromPath[str]) -> Response[dict]:
         return document_response(request, queries.profile(slug), LD_JSON)
+
+    @get("/{slug:str}/keys/affected", sync_to_thread=True, responses=READ_PROBLEMS,
+         summary="The credentials a key compromise invalidates (logged at or after the compromise began)")
+    def affected(self, queries: NamedDependency[Queries], slug: FromPath[str],
+                 key: Annotated[str | None, QueryParameter(description="one key: id, fragment or Multikey")] = None,
+                 ) -> list[AffectedOut]:
+        return [AffectedOut(a.credential_id, a.verification_method, datetime.fromisoformat(a.issued_at),
+                            datetime.fromisoformat(a.compromised_since), a.status)
+                for a in queries.affected(slug, key)]
 
     @post("/", **WRITES, status_code=201, summary="Register an organisation (registry admin)")
     async def register(self, write: NamedDependency[Write], commands: NamedDependency[Commands],

@@ -76,6 +76,10 @@ class BatchRequest(Request):
     awards: list[AwardRequest]
 
 
+class ReissueRequest(Request):
+    credentials: list[str]  # ids of the credentials to sign afresh with the active key (old ones are revoked)
+
+
 class EndorseRequest(Request):
     subject: str  # an issuer slug or DID, an achievement or a credential id
     comment: str
@@ -174,6 +178,14 @@ class CredentialStatusOut(msgspec.Struct):
     valid_until: datetime | None
     status_list: str | None  # the BitstringStatusListCredential that publishes a revocation
     status_list_index: int | None
+
+
+class AffectedOut(msgspec.Struct):
+    credential_id: str
+    verification_method: str
+    issued_at: datetime
+    compromised_since: datetime
+    status: str  # as recorded: active, suspended or revoked (re-issued ones are revoked)
 
 
 class EventOut(msgspec.Struct):

@@ -31,6 +31,11 @@ def register(grammar) -> None:
         p.add_argument("credential_id")
         p.add_argument("--reason", required=name == "revoke", default=f"{name}d")
     grammar.command("credential", "print a stored credential", credential).add_argument("credential_id")
+    p = grammar.command("reissue", "sign fresh copies with the issuer's active key and revoke the old ones, "
+                                   "in one transaction (after a key compromise)", reissue)
+    p.add_argument("credential_ids", nargs="*", metavar="CREDENTIAL_ID")
+    p.add_argument("--affected", metavar="SLUG", help="every credential of SLUG a key compromise invalidated")
+    p.add_argument("--out", help="write the new signed credentials (a JSON array) to this file")
 
     p = grammar.command("status", "a credential's status, now or --at an earlier instant "
                                   "(exit 1 when it is not valid)", status)
@@ -60,6 +65,20 @@ def issue(registry, args) -> int:
     valid_until = parse_datetimez(args.valid_until, "--valid-until") if args.valid_until else None
     return written(args, registry.commands.credentials.issue(
         Award(args.recipient, args.achievement, args.result, valid_until, args.evidence), actor=actor()), args.out)
+
+
+def reissue(registry, args) -> int:
+    ids = list(args.credential_ids)
+    if args.affected:
+        ids += [a.credential_id for a in registry.queries.affected(args.affected) if a.status != "revoked"]
+    if not ids:
+        raise InputError("credential_ids", "name the credentials to re-issue, or --affected SLUG "
+                                           "(which found none that still stand)")
+    result = registry.commands.credentials.reissue(ids, actor=actor())
+    if args.out:
+        Path(args.out).write_text(json.dumps(result.documents, ensure_ascii=False, indent=2) + "\n")
+    emit(args, "\n".join(result.ids), {"ids": result.ids, "position": result.position, "documents": result.documents})
+    return 0
 
 
 def revoke(registry, args) -> int:

@@ -47,6 +47,10 @@ def register(grammar) -> None:
                                 "(also: registry keys SLUG; exit 1 when it had none)", show_keys, keys)
     p.add_argument("slug")
     p.add_argument("--at", help=AT_HELP)
+    p = grammar.command("affected", "the credentials a key compromise invalidates (re-issue them with "
+                                    "`registry reissue --affected SLUG`); exit 1 when none", affected, keys)
+    p.add_argument("slug")
+    p.add_argument("--key", help="only those of this key (verification method id, fragment or Multikey)")
 
 
 def view(registry, slug: str) -> dict:
@@ -115,4 +119,11 @@ def show_keys(registry, args) -> int:
     found = registry.queries.keys(args.slug, instant(args))
     emit(args, "\n".join(f"{k.state}\t{k.added_at}\t{k.verification_method}" for k in found),
          msgspec.to_builtins(found))
+    return 0 if found else 1
+
+
+def affected(registry, args) -> int:
+    found = registry.queries.affected(args.slug, args.key)
+    emit(args, "\n".join(f"{a.credential_id}\t{a.status}\tissued {a.issued_at}\t{a.verification_method} compromised since "
+                         f"{a.compromised_since}" for a in found), msgspec.to_builtins(found))
     return 0 if found else 1

@@ -17,7 +17,7 @@ EPILOG = (
 )
 
 # `registry keys SLUG` is short for `registry keys show SLUG`.
-SHORTHANDS = {"keys": ("show", {"rotate", "compromise", "show"})}
+SHORTHANDS = {"keys": ("show", {"rotate", "compromise", "show", "affected"})}
 
 
 class UsageError(Exception):

@@ -16,7 +16,8 @@ from registry.commands.policy import Actor, authorise
 from registry.commands.records import Records
 from registry.commands.results import BatchWritten, Written
 from registry.commands.status_lists import PendingSlots, StatusListSlots
-from registry.domain import Achievement, Credential, DomainError, Issuer, Recipient
+from registry.domain import Achievement, Credential, DomainError, InvalidTransition, Issuer, Recipient
+from registry.domain.credential import REVOKED
 from registry.domain.identity import recipient_id
 from registry.settings import Config
 from registry.vc import identity, openbadges, proofs
@@ -113,6 +114,40 @@ class CredentialCommands:
 
         return self.store.attempt(use_case)
 
+    def reissue(self, credential_ids: list[str], *, actor: Actor) -> BatchWritten:
+        """Fresh copies of credentials, signed with their issuer's active key, each old one revoked
+        ("re-issued as <new id>"), all in one transaction: how an issuer recovers the badges a key
+        compromise invalidated. A copy keeps what the old one said (subject, achievement, result,
+        evidence, validity) under a new id and a new status entry."""
+        if not credential_ids:
+            raise DomainError("nothing to re-issue")
+        if len(credential_ids) > MAX_BATCH:
+            raise DomainError(f"a batch holds at most {MAX_BATCH} credentials, got {len(credential_ids)}")
+
+        def use_case() -> BatchWritten:
+            batch = _Batch(self.records)
+            made: list[tuple[Credential, dict]] = []
+            changed: list[Credential] = []
+            for ref in dict.fromkeys(credential_ids):
+                old = batch.credential(self.records.uuid(ref, "credential"))
+                issuer = batch.issuer(old.issuer_id)
+                authorise(actor, issuer.slug, "re-issue credentials")
+                key = issuer.require_signing_key()
+                if old.status == REVOKED:
+                    raise InvalidTransition(f"credential {old.id} is revoked; only what stands can be re-issued")
+                if old.verification_method == key.verification_method:
+                    raise DomainError(f"credential {old.id} is signed with {issuer.slug}'s active key already")
+                new, document = self._copy(batch, old, issuer, key, actor)
+                old.revoke(reason=f"re-issued as {new.id} with {key.verification_method}", actor=actor.name)
+                made.append((new, document))
+                changed.append(old)
+            position = self.store.commit(*(c for c, _ in made), *changed, *batch.status_slots.slots,
+                                         *batch.recipients.values())
+            return BatchWritten(ids=[str(c.id) for c, _ in made], position=position,
+                                documents=[d for _, d in made])
+
+        return self.store.attempt(use_case)
+
     def revoke(self, credential_id: str, *, reason: str, actor: Actor) -> Written:
         return self._change(credential_id, actor, "revoke credentials",
                             lambda c: c.revoke(reason=reason, actor=actor.name))
@@ -169,6 +204,26 @@ class CredentialCommands:
             status_list=status["statusListCredential"], status_list_index=int(status["statusListIndex"]),
         )
         recipient.award(credential_id=credential_id, achievement_id=achievement.id)
+        batch.credentials[credential_id] = credential
+        return credential, signed
+
+    def _copy(self, batch: _Batch, old: Credential, issuer: Issuer, key, actor: Actor) -> tuple[Credential, dict]:
+        achievement = batch.achievement(str(old.achievement_id))
+        document = {k: v for k, v in json.loads(old.document).items() if k not in ("proof", "credentialStatus")}
+        credential_id = Credential.new_id()
+        document["id"] = f"urn:uuid:{credential_id}"
+        document["issuer"] = self.records.profile(issuer)
+        openbadges.refuse_unsafe(document, "the credential")
+        status = document["credentialStatus"] = self.slots.allocate(issuer, credential_id, batch.status_slots)
+        signer = self.custody.signer(key.public_key_multibase, key.verification_method)
+        signed = proofs.sign(document, signer, created=xsd_datetime(self.clock()))
+        credential = Credential.issue(
+            id=credential_id, issuer=issuer, achievement=achievement, recipient=old.recipient,
+            document=document_text(signed), verification_method=key.verification_method,
+            valid_from=old.valid_from, valid_until=old.valid_until, actor=actor.name,
+            status_list=status["statusListCredential"], status_list_index=int(status["statusListIndex"]),
+        )
+        batch.recipient(old.recipient).award(credential_id=credential_id, achievement_id=achievement.id)
         batch.credentials[credential_id] = credential
         return credential, signed
 

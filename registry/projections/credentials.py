@@ -11,12 +11,12 @@ from typing import Any
 
 import msgspec
 
-from registry.domain import Credential
+from registry.domain import Credential, Issuer
 from registry.domain.credential import ACTIVE, REVOKED, SUSPENDED
 from registry.projections.projection import Projection, moment, optional_moment, text
 from registry.store import Database
 
-EXPIRED, NOT_ISSUED = "expired", "not-issued"
+EXPIRED, NOT_ISSUED, COMPROMISED = "expired", "not-issued", "compromised"
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS credential_status ("
@@ -24,8 +24,12 @@ DDL = (
     " achievement_version INTEGER NOT NULL, recipient TEXT NOT NULL, issued_at TEXT NOT NULL,"
     " valid_from TEXT NOT NULL, valid_until TEXT NULL,"
     " status TEXT NOT NULL, reason TEXT NULL, status_since TEXT NOT NULL,"
-    " status_list TEXT NULL, status_list_index INTEGER NULL, position BIGINT NOT NULL)",
+    " status_list TEXT NULL, status_list_index INTEGER NULL, verification_method TEXT NOT NULL,"
+    " key_compromised_since TEXT NULL, key_compromise_reported_at TEXT NULL, position BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS credential_status_by_issuer ON credential_status (issuer_id)",
+    # The credentials a key signed: what a compromise of that key affects.
+    "CREATE INDEX IF NOT EXISTS credential_status_by_key"
+    " ON credential_status (issuer_id, verification_method, issued_at)",
     "CREATE INDEX IF NOT EXISTS credential_status_by_list"
     " ON credential_status (status_list, status_list_index)",
     # Regenerating a list reads only its revoked entries: a covering partial index answers that
@@ -41,13 +45,17 @@ DDL = (
 INSERT = (
     "INSERT INTO credential_status (credential_id, issuer_id, achievement_id, achievement_version,"
     " recipient, issued_at, valid_from, valid_until, status, reason, status_since, status_list,"
-    " status_list_index, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)"
+    " status_list_index, verification_method, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)"
 )
 INSERT_LIST = "INSERT INTO status_lists (url, issuer_id) VALUES (?, ?) ON CONFLICT (url) DO NOTHING"
 CHANGE = ("UPDATE credential_status SET status = ?, reason = ?, status_since = ?, position = ?"
           " WHERE credential_id = ?")
 RECORD_CHANGE = ("INSERT INTO credential_status_changes (credential_id, position, at, status, reason)"
                  " VALUES (?, ?, ?, ?, ?)")
+# A compromise is rare and touches every credential its key signed (credential_status_by_key): kept
+# on each row, a status lookup needs no join.
+KEY_COMPROMISED = ("UPDATE credential_status SET key_compromised_since = ?, key_compromise_reported_at = ?"
+                   " WHERE issuer_id = ? AND verification_method = ?")
 
 
 def issued(writes, position, event: Credential.Issued, log) -> None:
@@ -56,10 +64,16 @@ def issued(writes, position, event: Credential.Issued, log) -> None:
         text(event.originator_id), text(event.issuer_id), text(event.achievement_id),
         event.achievement_version, event.recipient, at, moment(event.valid_from),
         optional_moment(event.valid_until), ACTIVE, at, event.status_list, event.status_list_index,
-        position,
+        event.verification_method, position,
     ))
     if event.status_list is not None and writes.first(event.status_list):
         writes.add(INSERT_LIST, (event.status_list, text(event.issuer_id)), phase=1)
+
+
+def key_compromised(writes, position, event: Issuer.KeyCompromised, log) -> None:
+    # After every insert of the batch: the key may have signed credentials logged in it.
+    writes.add(KEY_COMPROMISED, (moment(event.since), moment(event.timestamp), text(event.originator_id),
+                                 event.verification_method), phase=1)
 
 
 def changed_to(status: str):
@@ -75,7 +89,7 @@ def changed_to(status: str):
 
 CREDENTIALS = Projection(
     name="credentials",
-    version=2,
+    version=3,
     tables=("credential_status", "credential_status_changes", "status_lists"),
     ddl=DDL,
     handlers={
@@ -83,6 +97,7 @@ CREDENTIALS = Projection(
         Credential.Suspended: changed_to(SUSPENDED),
         Credential.Reinstated: changed_to(ACTIVE),
         Credential.Revoked: changed_to(REVOKED),
+        Issuer.KeyCompromised: key_compromised,
     },
 )
 
@@ -93,7 +108,9 @@ CREDENTIALS = Projection(
 class CredentialStatus(msgspec.Struct, frozen=True):
     credential_id: str
     at: str | None  # the instant asked about; None: now
-    status: str  # active, suspended, revoked, expired, or not-issued (asked before its issue)
+    # active, suspended, revoked, expired, compromised (signed with a key that was compromised
+    # by then, as reported by then), or not-issued (asked before its issue)
+    status: str
     valid: bool  # active and inside its validity period at that instant
     expired: bool
     reason: str | None  # given with the last status change up to that instant
@@ -109,9 +126,10 @@ class CredentialStatus(msgspec.Struct, frozen=True):
     status_list_index: int | None
 
 
-COLUMNS = ("issuer_id, achievement_id, achievement_version, recipient, issued_at, valid_from,"
-           " valid_until, status, reason, status_since, status_list, status_list_index")
-_CREDENTIAL = f"SELECT {COLUMNS} FROM credential_status WHERE credential_id = ?"
+COLUMNS = ("cs.issuer_id, cs.achievement_id, cs.achievement_version, cs.recipient, cs.issued_at, cs.valid_from,"
+           " cs.valid_until, cs.status, cs.reason, cs.status_since, cs.status_list, cs.status_list_index,"
+           " cs.key_compromised_since, cs.key_compromise_reported_at")
+_CREDENTIAL = f"SELECT {COLUMNS} FROM credential_status cs WHERE cs.credential_id = ?"
 _CHANGE_AT = ("SELECT status, reason, at FROM credential_status_changes"
               " WHERE credential_id = ? AND at <= ? ORDER BY position DESC LIMIT 1")
 
@@ -126,7 +144,7 @@ def status_from_row(db: Database, credential_id: str, row: Sequence[Any],
                     at: datetime | None = None) -> CredentialStatus:
     """The answer for one credential_status row (COLUMNS), now or as of `at`."""
     (issuer_id, achievement_id, version, recipient, issued_at, valid_from, valid_until, state,
-     reason, since, status_list, status_list_index) = row
+     reason, since, status_list, status_list_index, compromised_since, reported_at) = row
     asked = None if at is None else moment(at)
     now = asked or moment(datetime.now(timezone.utc))
     if asked is not None:
@@ -135,9 +153,17 @@ def status_from_row(db: Database, credential_id: str, row: Sequence[Any],
         else:
             change = db.query(_CHANGE_AT, (credential_id, asked))
             state, reason, since = change[0] if change else (ACTIVE, None, issued_at)
+    # Logged at or after its key's compromise began, as the registry knew by then: verification
+    # refuses it (key history), and so does its status.
+    if (state in (ACTIVE, SUSPENDED) and compromised_since is not None and compromised_since <= issued_at
+            and (asked is None or reported_at <= asked)):
+        state, since = COMPROMISED, compromised_since
+        (key,), = db.query("SELECT verification_method FROM credential_status WHERE credential_id = ?",
+                           (credential_id,))
+        reason = f"signed with {key}, compromised since {compromised_since} (reported {reported_at})"
     expired = state != NOT_ISSUED and valid_until is not None and valid_until <= now
     valid = state == ACTIVE and not expired and valid_from <= now
-    if expired and state != REVOKED:
+    if expired and state not in (REVOKED, COMPROMISED):
         state, since = EXPIRED, valid_until
     return CredentialStatus(
         credential_id, asked, state, valid, expired, reason, since, issuer_id, achievement_id,
@@ -176,3 +202,24 @@ def credential_counts(db: Database, issuer_ids: Collection[str]) -> dict[str, in
     keys = sorted(set(issuer_ids))
     return dict(db.query("SELECT issuer_id, count(*) FROM credential_status WHERE issuer_id IN"
                          f" ({', '.join('?' * len(keys))}) GROUP BY issuer_id", keys))
+
+
+class Affected(msgspec.Struct, frozen=True):
+    credential_id: str
+    verification_method: str
+    issued_at: str
+    compromised_since: str
+    status: str  # its recorded status (active, suspended, revoked)
+
+
+def affected(db: Database, issuer_id: str, verification_method: str | None = None) -> list[Affected]:
+    """The credentials of an issuer logged at or after the compromise of the key that signed them
+    (of one key, if given), oldest first: those a compromise invalidates."""
+    sql = ("SELECT credential_id, verification_method, issued_at, key_compromised_since, status"
+           " FROM credential_status WHERE issuer_id = ? AND key_compromised_since IS NOT NULL"
+           " AND issued_at >= key_compromised_since")
+    params: list = [issuer_id]
+    if verification_method is not None:
+        sql += " AND verification_method = ?"
+        params.append(verification_method)
+    return [Affected(*row) for row in db.query(sql + " ORDER BY issued_at, credential_id", params)]

@@ -246,6 +246,21 @@ class Queries:
             raise NotFound(f"no credential {found.credential_id}")
         return CredentialRecord(found.credential_id, found.status, found.reason, event.document)
 
+    def affected(self, issuer: str, key: str | None = None) -> list[credentials.Affected]:
+        """The organisation's credentials that a key compromise invalidates (logged at or after
+        the compromise of the key that signed them), of one key if given (its verification method,
+        fragment or Multikey)."""
+        self.fresh()
+        found = self._issuer(issuer)
+        vm = None
+        if key is not None:
+            matches = [k.verification_method for k in issuer_keys.keys(self.db, found.id)
+                       if key in (k.verification_method, k.public_key_multibase, k.verification_method.split("#")[-1])]
+            if not matches:
+                raise NotFound(f"issuer {found.slug} has no key {key!r}")
+            vm = matches[0]
+        return credentials.affected(self.db, found.id, vm)
+
     def revoked_indexes(self, list_url: str) -> set[int]:
         """The revoked entries of one status list."""
         self.fresh()

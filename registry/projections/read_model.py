@@ -34,8 +34,8 @@ class ReadModel:
             " (SELECT count(*) FROM projection_positions)"
         )
         self._behind_with_status = (
-            self._behind + ", " + ", ".join(f"cs.{column.strip()}" for column in COLUMNS.split(","))
-            + " FROM (SELECT 1) AS one LEFT JOIN credential_status cs ON cs.credential_id = ?"
+            f"{self._behind}, {COLUMNS} FROM (SELECT 1) AS one"
+            " LEFT JOIN credential_status cs ON cs.credential_id = ?"
         )
 
     def fresh(self) -> None:
