@@ -315,10 +315,17 @@ def test_translations_are_complete_and_every_key_used_exists():
     assert all(any(k.startswith(prefix) for k in EN) for prefix in prefixes)
     assert all(f"event_{name}" in EN for name in log.EVENT_TYPES)
     assert all(f"field_{name}" in EN for name in log.DETAILS)
-    checks = set()
-    for source in (ROOT / "registry" / "vc").glob("*.py"):
+    checks, codes = set(), set()
+    for source in [*(ROOT / "registry" / "vc").glob("*.py"), *(ROOT / "registry" / "projections").glob("*.py")]:
         checks |= set(re.findall(r'Check\("([\w-]+)"', source.read_text()))
+        codes |= set(re.findall(r'code="([\w.-]+)"', source.read_text()))
     assert checks and all(f"check_{name}" in EN for name in checks), checks - {k[6:] for k in EN}
+    # Every reason code the verifier gives has its words in both languages (f-string codes too).
+    codes |= {f"status.{s}" for s in ("revoked", "suspended", "compromised")}
+    codes |= {"proof.mismatch", "proof.key-not-issuers", "proof.undefined-terms", "proof.malformed",
+              "key-history.compromised", "key-history.outside", "status.revoked-list", "status.list-refused",
+              "endorsements.by", "endorsements.withdrawn"}
+    assert codes and all(f"reason_{code}" in EN for code in codes), sorted(c for c in codes if f"reason_{c}" not in EN)
     for texts_of in TEXTS.values():  # placeholders agree between languages
         assert {k: set(re.findall(r"{(\w+)", v)) for k, v in texts_of.items()} == {
             k: set(re.findall(r"{(\w+)", v)) for k, v in EN.items()}

@@ -46,6 +46,9 @@ def verify(registry, args) -> int:
                 line = f"INVALID {path}: {'; '.join(f'{c.name}: {c.reason}' for c in report.failures)}"
             else:
                 line = f"INDETERMINATE {path}: {'; '.join(f'{c.name}: {c.reason}' for c in report.unanswered)}"
+            said = what(report.summary)
+            if said:
+                line += f" \u2014 {said}"
             code = {"VALID": 0, "INVALID": INVALID, "INDETERMINATE": INDETERMINATE}[report.verdict]
         except (DocumentError, InputError) as exc:
             data = {"file": path, "valid": False, "verdict": "INVALID", "error": str(exc)}
@@ -80,3 +83,24 @@ def _read_bytes(path: str) -> bytes:
     if file.stat().st_size > MAX_BYTES:
         raise InputError(path, f"larger than {MAX_BYTES} bytes")
     return file.read_bytes()
+
+
+def what(summary) -> str:
+    """What was verified, in a few words: the badge, who issued it to whom, when, the result."""
+    if summary is None:
+        return ""
+    parts = []
+    if summary.name:
+        parts.append(f'"{summary.name}"')
+    if summary.issuer_id:
+        parts.append(f"from {summary.issuer_name} ({summary.issuer_id})" if summary.issuer_name
+                     else f"from {summary.issuer_id}")
+    if summary.recipient:
+        parts.append(f"to {summary.recipient}")
+    if summary.subject:
+        parts.append(f"endorsing {summary.subject}")
+    if summary.issued:
+        parts.append(f"issued {summary.issued}")
+    if summary.results:
+        parts.append(f"result {', '.join(summary.results)}")
+    return " ".join(parts[:3]) + ("" if len(parts) <= 3 else ", " + ", ".join(parts[3:]))

@@ -58,20 +58,17 @@ class Verifier:
         issuer = self._issuer_of(document)
         knowledge = None if issuer is None else self._knowledge(issuer)
         resolve = _Resolver(fetcher)
-        logged_at, registry_status = self._logged(document)
-        status = None
-        if registry_status is None:
+        logged_at, status = self._logged(document)
+        if logged_at is None:
             status = self._status(document, issuer, knowledge, fetcher, resolve, now)
-        report = verification.verify(
-            document, now=now, issuer=knowledge, resolve=resolve, logged_at=logged_at,
-            registry_status=registry_status, status=status,
-        )
+        report = verification.verify(document, now=now, issuer=knowledge, resolve=resolve,
+                                     logged_at=logged_at, status=status)
         if report.checks[0].outcome == "fail":  # not a document at all: nothing more to ask
             return report
         checks = report.checks + [self._endorsement_check(document, issuer), self._trust_check(issuer)]
         if recipient is not None:
             checks.append(_recipient_check(document, recipient))
-        return VerificationReport.of(report.credential_id, report.issuer_id, checks)
+        return VerificationReport.of(report.credential_id, report.issuer_id, checks, report.summary)
 
     # --- what the registry logged ----------------------------------------------------------------
 
@@ -94,7 +91,7 @@ class Verifier:
             deactivated_at=instant(issuer.deactivated_at),
         )
 
-    def _logged(self, document: dict) -> tuple[datetime | None, str | None]:
+    def _logged(self, document: dict) -> tuple[datetime | None, Check | None]:
         """When the registry logged exactly this document, and its status here. A document that
         differs from the logged one (even if validly signed) gets neither."""
         doc_id = document.get("id")
@@ -112,9 +109,12 @@ class Verifier:
             return None, None
         if isinstance(event, Credential.Issued):
             found = credentials.status(self.db, str(event.originator_id))
-            return event.timestamp, None if found is None else found.status
+            return event.timestamp, None if found is None else _registry_status(found)
         withdrawn = endorsements.withdrawn_at(self.db, str(event.originator_id))
-        return event.timestamp, ACTIVE if withdrawn is None else "withdrawn"
+        if withdrawn is None:
+            return event.timestamp, Check("status", "pass", "the endorsement stands in this registry", code="status.active")
+        return event.timestamp, Check("status", "fail", f"the endorsement was withdrawn on {withdrawn[:10]}",
+                                      code="status.withdrawn", params={"when": withdrawn[:10]})
 
     def _status(self, document: dict, issuer: IssuerView | None, knowledge: IssuerKnowledge | None,
                 fetcher: Fetcher, resolve: _Resolver, now: datetime) -> Check | None:
@@ -124,7 +124,7 @@ class Verifier:
         try:
             entry = status_list.status_entry(document)
         except status_list.StatusListError as exc:
-            return Check("status", "fail", str(exc))
+            return Check("status", "fail", str(exc), code="status.malformed")
         if entry is None:
             return None
         if entry.kind == status_list.ENTRY_TYPE and entry.url not in fetcher.documents \
@@ -135,18 +135,18 @@ class Verifier:
         try:
             fetched = fetcher.json(entry.url, what)
         except FetchError as exc:
-            return Check("status", "indeterminate", f"status unknown: {exc}")
+            return Check("status", "indeterminate", f"status unknown: {exc}", code="status.unknown")
         if entry.kind == status_list.REVOCATION_LIST_TYPE:
             ok, reason = status_list.check_revocation_list(document, entry, fetched.document)
             return _with_notes(ok, reason, entry.notes)
         expired = _expired(fetched.document, self.clock())  # the list may be signed while it is fetched
         if expired:
-            return Check("status", "indeterminate", f"status unknown: {entry.url} {expired}")
+            return Check("status", "indeterminate", f"status unknown: {entry.url} {expired}", code="status.unknown")
         keys = _registered_keys(knowledge) if knowledge is not None else resolve.key_bytes
         try:
             ok, reason = status_list.check_bitstring(document, entry, fetched.document, keys)
         except status_list.StatusUnavailable as exc:
-            return Check("status", "indeterminate", f"status unknown: {exc}")
+            return Check("status", "indeterminate", f"status unknown: {exc}", code="status.unknown")
         return _with_notes(ok, reason, entry.notes)
 
     def _own_list_status(self, entry: status_list.StatusEntry, issuer: IssuerView | None) -> tuple[bool, str]:
@@ -188,31 +188,37 @@ class Verifier:
                       for view in endorsements.endorsements(self.db, {"subject_id": subject_id})]
         standing = [e for e in found if e["standing"]]
         if not found:
-            return Check("endorsements", "skip", "no endorsements of its achievement or issuer are recorded here")
+            return Check("endorsements", "skip", "no endorsements of its achievement or issuer are recorded here",
+                         code="endorsements.none")
         names = sorted({f"{e['endorser']} ({e['of']}, since {e['given_at'][:10]})" for e in standing})
         withdrawn = len(found) - len(standing)
         reason = f"endorsed by {', '.join(names) or 'nobody now'}"
         if withdrawn:
             reason += f"; {withdrawn} endorsement(s) withdrawn"
-        return Check("endorsements", "pass" if standing else "warn", reason, found)
+        return Check("endorsements", "pass" if standing else "warn", reason, found,
+                     code="endorsements.by" if standing else "endorsements.withdrawn",
+                     params={"endorsers": ", ".join(names), "withdrawn": str(withdrawn)})
 
     def _trust_check(self, issuer: IssuerView | None) -> Check:
         """Whether a chain of active endorsements reaches the issuer from a trust anchor. Reported,
         not enforced: trust anchors are this registry's policy, not a property of the credential."""
         anchors = trust_anchors.anchors(self.db)
         if not anchors:
-            return Check("trust-chain", "skip", "no trust anchors are configured")
+            return Check("trust-chain", "skip", "no trust anchors are configured", code="trust.no-anchors")
         if issuer is None:
-            return Check("trust-chain", "warn", "the issuer is not registered here, so no chain can reach it")
+            return Check("trust-chain", "warn", "the issuer is not registered here, so no chain can reach it",
+                         code="trust.unregistered")
         hops = trust.chain(self.db, [a.issuer_id for a in anchors], issuer.id, trust.DEFAULT_MAX_DEPTH)
         if hops is None:
             return Check("trust-chain", "warn", f"no chain of active endorsements reaches {issuer.slug} "
-                                                f"from an anchor ({', '.join(a.slug for a in anchors)})")
+                                                f"from an anchor ({', '.join(a.slug for a in anchors)})",
+                         code="trust.none", params={"issuer": issuer.slug})
         if not hops:
-            return Check("trust-chain", "pass", f"{issuer.slug} is a trust anchor")
+            return Check("trust-chain", "pass", f"{issuer.slug} is a trust anchor", code="trust.anchor",
+                         params={"issuer": issuer.slug})
         path = " -> ".join([hops[0].endorser] + [hop.subject for hop in hops])
         return Check("trust-chain", "pass", f"chain of active endorsements: {path}",
-                     [msgspec.to_builtins(hop) for hop in hops])
+                     [msgspec.to_builtins(hop) for hop in hops], code="trust.chain", params={"path": path})
 
 
 class _Resolver:
@@ -270,10 +276,24 @@ def _registered_keys(knowledge: IssuerKnowledge) -> Callable[[str], bytes | None
 
 def _with_notes(ok: bool, reason: str, notes: list[str]) -> Check:
     if not ok:
-        return Check("status", "fail", reason)
+        return Check("status", "fail", reason, code="status.revoked-list" if reason.startswith(("revocation:", "revoked:"))
+                     else "status.list-refused")
     if notes:
-        return Check("status", "warn", f"{reason}; " + "; ".join(notes))
-    return Check("status", "pass", reason)
+        return Check("status", "warn", f"{reason}; " + "; ".join(notes), code="status.clear")
+    return Check("status", "pass", reason, code="status.clear")
+
+
+def _registry_status(found: credentials.CredentialStatus) -> Check:
+    """The status check of a credential the registry logged, as its records say it now."""
+    when = (found.since or "")[:10]
+    if found.status in (ACTIVE, credentials.EXPIRED):  # expiry is the validity check's to say
+        return Check("status", "pass", "credential is active in this registry", code="status.active")
+    if found.status == credentials.COMPROMISED:
+        return Check("status", "fail", f"credential is compromised in this registry: {found.reason}",
+                     code="status.compromised", params={"when": when})
+    return Check("status", "fail", f"credential is {found.status} in this registry since {when}"
+                 + (f": {found.reason}" if found.reason else ""),
+                 code=f"status.{found.status}", params={"when": when, "reason": found.reason or ""})
 
 
 # Another server's clock may run ahead of this one's: a list it signed "now" is not from the future.
@@ -312,8 +332,9 @@ def _recipient_check(document: dict, recipient: str) -> Check:
         identifiers = identifiers if isinstance(identifiers, list) else [identifiers]
         found = any(identity.matches_email(i, wanted) for i in identifiers)
     if found:
-        return Check("recipient", "pass", f"issued to {wanted}")
-    return Check("recipient", "fail", f"not issued to {wanted}: the credential names another recipient")
+        return Check("recipient", "pass", f"issued to {wanted}", code="recipient.yes", params={"recipient": wanted})
+    return Check("recipient", "fail", f"not issued to {wanted}: the credential names another recipient",
+                 code="recipient.no", params={"recipient": wanted})
 
 
 _ENDORSEMENT_FIELDS = ("id", "endorser_id", "endorser", "subject_kind", "subject_id", "subject_iri",

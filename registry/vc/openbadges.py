@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from registry.vc import contexts
 from registry.vc.errors import DocumentError
+from registry.vc.report import Summary
 
 CREDENTIAL_CONTEXTS = [*contexts.OB_CONTEXTS, contexts.OB_V3P0_EXTENSIONS]
 
@@ -378,3 +379,41 @@ def endorsement_credential(
         },
         credentialSchema=[{"id": ENDORSEMENT_CREDENTIAL_SCHEMA, "type": SCHEMA_VALIDATOR_TYPE}],
     )
+
+
+def summarise(document: object) -> Summary:
+    """What a credential or endorsement says, for a person reading a verification report: never
+    raises, whatever the document holds."""
+    if not isinstance(document, dict):
+        return Summary("document", None, None, None, None, None, None)
+    types = document.get("type")
+    types = types if isinstance(types, list) else [types]
+    kind = ("endorsement" if "EndorsementCredential" in types else
+            "credential" if {"OpenBadgeCredential", "AchievementCredential"} & set(types) else "document")
+    issuer = document.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    issuer_name = issuer.get("name") if isinstance(issuer, dict) else None
+    subject = document.get("credentialSubject")
+    subject = subject if isinstance(subject, dict) else {}
+    achievement = subject.get("achievement") if isinstance(subject.get("achievement"), dict) else {}
+    name = achievement.get("name") or document.get("name")
+    recipient = subject.get("id") if isinstance(subject.get("id"), str) else None
+    if recipient is None:
+        identifiers = subject.get("identifier")
+        identifiers = identifiers if isinstance(identifiers, list) else [identifiers]
+        for identity in identifiers:
+            if isinstance(identity, dict):
+                kind_of = str(identity.get("identityType") or "identifier")
+                recipient = f"hashed {kind_of}" if identity.get("hashed") is True else \
+                    f"{kind_of} {identity.get('identityHash')}"
+                break
+    results = []
+    for result in subject.get("result") or []:
+        if isinstance(result, dict) and isinstance(result.get("value"), str):
+            results.append(result["value"])
+    text = lambda v: v if isinstance(v, str) else None  # noqa: E731
+    return Summary(
+        kind, text(name), text(issuer_id), text(issuer_name), recipient,
+        text(document.get("validFrom")), text(document.get("validUntil")), results,
+        subject=text(subject.get("id")) if kind == "endorsement" else None,
+        comment=text(subject.get("endorsementComment")) if kind == "endorsement" else None)

@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from registry.vc import contexts, multikey
-from registry.vc.errors import DocumentError, ProofError
+from registry.vc.errors import DocumentError, ProofError, UnknownContextError
 from registry.vc.jsonld import canonical_form, canonical_nquads, undefined_error
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
@@ -155,6 +155,10 @@ def verify(document: dict, resolve_key: Callable[[str], bytes | None]) -> ProofC
     unsecured = {key: value for key, value in document.items() if key != "proof"}
     try:
         canon, undefined = canonical_form(unsecured)
+    except UnknownContextError as exc:
+        # Contexts are never fetched: under one this verifier lacks, the signed statements cannot
+        # be read, so the proof is unanswered rather than false.
+        return ProofCheck(False, str(exc), warnings=warnings, indeterminate=True)
     except DocumentError as exc:
         return ProofCheck(False, str(exc), warnings=warnings)
     if undefined:

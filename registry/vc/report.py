@@ -21,8 +21,28 @@ class Check(msgspec.Struct, frozen=True):
 
     name: str
     outcome: Outcome
-    reason: str
+    reason: str  # in English
     details: list[dict] | None = None  # structured facts behind the reason (endorsements, hops)
+    # The reason as a key and its values, so that a page can say it in its own language
+    # (registry/api/pages/texts_*.py: "reason_<code>"); None where only the English reason exists.
+    code: str | None = None
+    params: dict[str, str] | None = None
+
+
+class Summary(msgspec.Struct, frozen=True):
+    """What a document says, so a person sees what was verified (not whether it holds: that is
+    the checks')."""
+
+    kind: str  # credential, endorsement, or document
+    name: str | None  # the badge (achievement) or the document's name
+    issuer_id: str | None
+    issuer_name: str | None
+    recipient: str | None  # a DID or URL, or what kind of identifier stands for the recipient
+    issued: str | None  # validFrom
+    valid_until: str | None
+    results: list[str] = msgspec.field(default_factory=list)
+    subject: str | None = None  # what an endorsement endorses
+    comment: str | None = None  # an endorsement's comment
 
 
 class VerificationReport(msgspec.Struct, frozen=True):
@@ -34,11 +54,37 @@ class VerificationReport(msgspec.Struct, frozen=True):
     credential_id: str | None
     issuer_id: str | None
     checks: list[Check]
+    summary: Summary | None = None
 
     @classmethod
-    def of(cls, credential_id: str | None, issuer_id: str | None, checks: list[Check]) -> VerificationReport:
+    def of(cls, credential_id: str | None, issuer_id: str | None, checks: list[Check],
+           summary: Summary | None = None) -> VerificationReport:
         verdict = verdict_of(checks)
-        return cls(verdict == "VALID", verdict, credential_id, issuer_id, checks)
+        return cls(verdict == "VALID", verdict, credential_id, issuer_id, checks, summary)
+
+    @property
+    def state(self) -> str:
+        """The verdict in one word a page can style: valid, revoked, suspended, compromised,
+        expired, not-yet-valid, forged (the proof fails), invalid (anything else), indeterminate."""
+        if self.verdict == "VALID":
+            return "valid"
+        if self.verdict == "INDETERMINATE":
+            return "indeterminate"
+        failed = {c.name: c for c in self.failures}
+        status = failed.get("status")
+        if status is not None and status.code in ("status.revoked", "status.suspended", "status.compromised"):
+            return status.code.split(".", 1)[1]
+        if status is not None and "revo" in status.reason:
+            return "revoked"
+        if "proof" in failed:
+            return "forged"
+        if "key-history" in failed and "compromised" in failed["key-history"].reason:
+            return "compromised"
+        if "valid-until" in failed:
+            return "expired"
+        if "valid-from" in failed:
+            return "not-yet-valid"
+        return "invalid"
 
     def find(self, name: str) -> Check | None:
         """The check of that name, if it was made."""

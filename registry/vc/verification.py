@@ -17,7 +17,7 @@ import msgspec
 
 from registry.vc import did, multikey, proofs, schema
 from registry.vc.errors import DocumentError
-from registry.vc.openbadges import parse_datetimez, unsafe_content
+from registry.vc.openbadges import parse_datetimez, summarise, unsafe_content
 from registry.vc.report import Check, IssuerKnowledge, KeyInterval, VerificationReport
 
 _STATUS_FAILURES = ("revoked", "suspended")
@@ -79,7 +79,7 @@ def verify(
         _valid_until(document.get("validUntil"), now),
         _status(registry_status, status, document.get("credentialStatus") is not None),
     ]
-    return VerificationReport.of(credential_id, issuer_id, checks)
+    return VerificationReport.of(credential_id, issuer_id, checks, summarise(document))
 
 
 def offline_resolver(vm: str) -> did.ResolvedKey | None:
@@ -109,8 +109,9 @@ def _document_check(document: object) -> Check:
         return Check("document", "fail", f"type must be a string or a non-empty list of strings, got {types!r}")
     unsafe = unsafe_content(document)
     if unsafe:
-        return Check("document", "fail", "; ".join(unsafe))
-    return Check("document", "pass", f"a JSON object of type {', '.join(types)}")
+        return Check("document", "fail", "; ".join(unsafe), code="document.unsafe")
+    return Check("document", "pass", f"a JSON object of type {', '.join(types)}", code="document.ok",
+                 params={"types": ", ".join(types)})
 
 
 def _issuer_id(document: dict) -> str | None:
@@ -123,10 +124,11 @@ def _issuer_id(document: dict) -> str | None:
 def _schema_check(document: dict) -> Check:
     result = schema.check(document)
     if not result.ok:
-        return Check("schema", "fail", "; ".join(result.errors))
+        return Check("schema", "fail", "; ".join(result.errors), code="schema.fails")
     if result.warnings:
         return Check("schema", "warn", f"conforms to {result.schema}, but " + "; ".join(result.warnings))
-    return Check("schema", "pass", f"conforms to {result.schema}")
+    return Check("schema", "pass", f"conforms to {result.schema}", code="schema.conforms",
+                 params={"schema": result.schema})
 
 
 def _resolver(issuer: IssuerKnowledge | None, resolve: KeyResolver,
@@ -162,20 +164,34 @@ def _proof_check(document: dict, issuer: IssuerKnowledge | None, resolve: KeyRes
     except DocumentError as exc:
         result = proofs.ProofCheck(False, str(exc))
     if result.indeterminate:
-        return result, Check("proof", "indeterminate", result.reason)
+        code = "proof.unknown-context" if result.reason.startswith("unknown JSON-LD context") else "proof.unavailable"
+        return result, Check("proof", "indeterminate", result.reason, code=code)
     if not result.ok:
         reason = result.reason
         if issuer is not None and result.verification_method is not None and not any(
             key.verification_method == result.verification_method for key in issuer.keys
         ):
             reason += f" (only keys registered for {issuer.issuer_id} are accepted)"
-        return result, Check("proof", "fail", reason)
+        return result, Check("proof", "fail", reason, code=_proof_failure(result.reason))
     notes = list(result.warnings)
     if any(found.source == "fragment" for found in resolved.values()):
         notes.append(_FRAGMENT_NOTE)
     if notes:
         return result, Check("proof", "warn", f"{result.reason}; " + "; ".join(notes))
-    return result, Check("proof", "pass", result.reason)
+    return result, Check("proof", "pass", result.reason, code="proof.verified",
+                        params={"method": result.verification_method or ""})
+
+
+def _proof_failure(reason: str) -> str:
+    """The kind of a proof failure, for the page's words: forged or tampered, a key its issuer
+    does not vouch for, or a proof that is not one."""
+    if "signature does not match" in reason:
+        return "proof.mismatch"
+    if "not an assertion method" in reason or "could not be resolved" in reason or "only keys registered" in reason:
+        return "proof.key-not-issuers"
+    if "not defined by the pinned contexts" in reason:
+        return "proof.undefined-terms"
+    return "proof.malformed"
 
 
 def _issuer_match(vm: str | None, issuer_id: str | None) -> Check:
@@ -185,7 +201,8 @@ def _issuer_match(vm: str | None, issuer_id: str | None) -> Check:
         return Check("issuer-match", "skip", "no proof verification method to compare with the issuer")
     controller = vm.split("#", 1)[0]  # a did:key without fragment is its own controller
     if controller == issuer_id:
-        return Check("issuer-match", "pass", f"verification method {vm} is controlled by issuer {issuer_id}")
+        return Check("issuer-match", "pass", f"verification method {vm} is controlled by issuer {issuer_id}",
+                     code="issuer-match.pass", params={"issuer": issuer_id})
     if not _bindable(issuer_id):
         # An issuer named by a URN (urn:uuid:...) has no keys anyone can look up, so no key can be
         # bound to it; 1EdTech's validator accepts such credentials (simple-did-key-method.json).
@@ -219,13 +236,13 @@ def _signing_time(logged_at: datetime | None, created: str | None) -> _SigningTi
 
 def _issuer_known(issuer: IssuerKnowledge | None, issuer_id: str | None, signing: _SigningTime) -> Check:
     if issuer is None:
-        return Check("issuer-known", "warn", "issuer is not registered here")
+        return Check("issuer-known", "warn", "issuer is not registered here", code="issuer-known.elsewhere")
     if issuer.issuer_id != issuer_id:
         return Check(
             "issuer-known", "fail", f"registry knowledge is about {issuer.issuer_id}, the credential names issuer {issuer_id}"
         )
     if issuer.deactivated_at is None:
-        return Check("issuer-known", "pass", f"issuer {issuer_id} is registered here")
+        return Check("issuer-known", "pass", f"issuer {issuer_id} is registered here", code="issuer-known.here")
     deactivated = issuer.deactivated_at.isoformat()
     # Like a leaked key: after deactivation the issuer could backdate `created`, so only the log dates.
     if not signing.logged:
@@ -249,7 +266,8 @@ def _key_history(issuer: IssuerKnowledge | None, vm: str | None, signing: _Signi
                                                 "which does not mark it revoked (its history is not known here)")
         if resolved is not None and resolved.source == "did:key":
             return Check("key-history", "pass", f"{vm} is its own did:key, which cannot be rotated or revoked")
-        return Check("key-history", "skip", "issuer is not registered here, so its key history is unknown")
+        return Check("key-history", "skip", "issuer is not registered here, so its key history is unknown",
+                     code="key-history.unknown")
     intervals = [key for key in issuer.keys if key.verification_method == vm]
     if not intervals:
         return Check("key-history", "fail", f"{vm} was never registered for this issuer ({issuer.issuer_id})")
@@ -258,8 +276,10 @@ def _key_history(issuer: IssuerKnowledge | None, vm: str | None, signing: _Signi
     verdicts = [_within(key, signing) for key in intervals]
     passing = next((reason for ok, reason in verdicts if ok), None)
     if passing is not None:
-        return Check("key-history", "pass", passing)
-    return Check("key-history", "fail", verdicts[0][1])
+        return Check("key-history", "pass", passing, code="key-history.in-interval")
+    reason = verdicts[0][1]
+    return Check("key-history", "fail", reason, code="key-history.compromised" if "compromised" in reason else
+                 "key-history.outside")
 
 
 def _within(key: KeyInterval, signing: _SigningTime) -> tuple[bool, str]:
@@ -292,20 +312,23 @@ def _valid_from(value: object, now: datetime) -> Check:
     except DocumentError as exc:
         return Check("valid-from", "fail", str(exc))
     if now < start:
-        return Check("valid-from", "fail", f"not valid before {value} (now is {now.isoformat()})")
-    return Check("valid-from", "pass", f"valid from {value}")
+        return Check("valid-from", "fail", f"not valid before {value} (now is {now.isoformat()})",
+                     code="valid-from.not-yet", params={"when": str(value)})
+    return Check("valid-from", "pass", f"valid from {value}", code="valid-from.pass", params={"when": str(value)})
 
 
 def _valid_until(value: object, now: datetime) -> Check:
     if value is None:
-        return Check("valid-until", "pass", "credential has no validUntil, so it does not expire")
+        return Check("valid-until", "pass", "credential has no validUntil, so it does not expire",
+                     code="valid-until.never")
     try:
         end = parse_datetimez(value, "validUntil")
     except DocumentError as exc:
         return Check("valid-until", "fail", str(exc))
     if end <= now:
-        return Check("valid-until", "fail", f"expired at {value} (now is {now.isoformat()})")
-    return Check("valid-until", "pass", f"valid until {value}")
+        return Check("valid-until", "fail", f"expired at {value} (now is {now.isoformat()})",
+                     code="valid-until.expired", params={"when": str(value)})
+    return Check("valid-until", "pass", f"valid until {value}", code="valid-until.pass", params={"when": str(value)})
 
 
 def _status(registry_status: str | None, answered: Check | None, has_entry: bool) -> Check:
@@ -313,10 +336,12 @@ def _status(registry_status: str | None, answered: Check | None, has_entry: bool
         return answered
     if registry_status is None:
         if has_entry:
-            return Check("status", "indeterminate", "the credential has a credentialStatus that was not checked")
-        return Check("status", "skip", "the credential has no credentialStatus")
+            return Check("status", "indeterminate", "the credential has a credentialStatus that was not checked",
+                         code="status.unknown")
+        return Check("status", "skip", "the credential has no credentialStatus", code="status.none")
     if registry_status == "active":
-        return Check("status", "pass", "credential is active in this registry")
+        return Check("status", "pass", "credential is active in this registry", code="status.active")
     if registry_status in _STATUS_FAILURES:
-        return Check("status", "fail", f"credential is {registry_status} in this registry")
+        return Check("status", "fail", f"credential is {registry_status} in this registry",
+                     code=f"status.{registry_status}")
     return Check("status", "fail", f"registry status {registry_status!r} is not one of active, revoked, suspended")

@@ -19,7 +19,7 @@ from registry.projections import Queries
 
 @get(f"{PREFIX}/verify", sync_to_thread=False, include_in_schema=False)
 def verify_form(request: Request) -> Template:
-    return page(request, "verify.html", current="verify", report=None, problem=None, pasted="")
+    return page(request, "verify.html", current="verify", report=None, problem=None, pasted="", recipient="")
 
 
 @post(f"{PREFIX}/verify", status_code=200, include_in_schema=False)
@@ -29,6 +29,8 @@ async def verify_submitted(request: Request, queries: NamedDependency[Queries]) 
     pasted = form.get("document")
     pasted = pasted if isinstance(pasted, str) else ""
     upload = form.get("file")
+    recipient = form.get("recipient")
+    recipient = recipient.strip()[:320] if isinstance(recipient, str) and recipient.strip() else None
     text, problem = pasted, None
     if isinstance(upload, UploadFile) and upload.filename:
         raw = await upload.read(MAX_DOCUMENT_BYTES + 1)
@@ -41,11 +43,11 @@ async def verify_submitted(request: Request, queries: NamedDependency[Queries]) 
         document, problem = parse(text, translate)
     if problem is not None:
         return page(request, "verify.html", status=400, current="verify", report=None,
-                    problem=problem, pasted=pasted)
-    report = await anyio.to_thread.run_sync(queries.verify, document)
+                    problem=problem, pasted=pasted, recipient=recipient)
+    report = await anyio.to_thread.run_sync(lambda: queries.verify(document, recipient=recipient))
     issuer = await anyio.to_thread.run_sync(issuer_slug, queries, report.issuer_id)
     return page(request, "verify.html", current="verify", report=report, problem=None,
-                pasted=pasted, issuer_slug=issuer)
+                pasted=pasted, issuer_slug=issuer, recipient=recipient)
 
 
 def parse(text: str, translate: Translator) -> tuple[object, str | None]:
