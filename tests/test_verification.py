@@ -138,15 +138,15 @@ def test_structurally_broken_credential_reports_instead_of_raising():
 
 
 def test_a_context_this_verifier_lacks_is_indeterminate_not_invalid(signed, signer):
-    """A genuine credential under an OB context version we do not ship (3.0.1 here) cannot have its
+    """A genuine credential under an OB context version we do not ship (a future 3.0.4 here) cannot have its
     signature checked: the proof is unanswered, the verdict INDETERMINATE, never VALID."""
-    other = {**signed, "@context": [signed["@context"][0], "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json",
+    other = {**signed, "@context": [signed["@context"][0], "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.4.json",
                                     *signed["@context"][2:]]}
     report = verify(other, now=NOW, issuer=_knowing(signer), logged_at=SIGNED_AT, registry_status="active")
     assert report.verdict == "INDETERMINATE" and not report.valid
     proof = report.find("proof")
     assert (proof.outcome, proof.code) == ("indeterminate", "proof.unknown-context")
-    assert "context-3.0.1.json" in proof.reason and "only pinned contexts" in proof.reason
+    assert "context-3.0.4.json" in proof.reason and "only pinned contexts" in proof.reason
     forged = {**other, "name": "changed"}
     assert verify(forged, now=NOW, issuer=_knowing(signer)).verdict != "VALID"
 

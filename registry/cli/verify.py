@@ -86,21 +86,20 @@ def _read_bytes(path: str) -> bytes:
 
 
 def what(summary) -> str:
-    """What was verified, in a few words: the badge, who issued it to whom, when, the result."""
+    """What was verified, in a few words: the badge, who issued it to whom, then when and the result."""
     if summary is None:
         return ""
-    parts = []
+    who = []
     if summary.name:
-        parts.append(f'"{summary.name}"')
+        who.append(f'"{summary.name}"')
     if summary.issuer_id:
-        parts.append(f"from {summary.issuer_name} ({summary.issuer_id})" if summary.issuer_name
-                     else f"from {summary.issuer_id}")
+        who.append(f"from {summary.issuer_name} ({summary.issuer_id})" if summary.issuer_name
+                   else f"from {summary.issuer_id}")
     if summary.recipient:
-        parts.append(f"to {summary.recipient}")
+        who.append(f"to {summary.recipient}")
     if summary.subject:
-        parts.append(f"endorsing {summary.subject}")
-    if summary.issued:
-        parts.append(f"issued {summary.issued}")
+        who.append(f"endorsing {summary.subject}")
+    facts = [f"issued {summary.issued}"] if summary.issued else []
     if summary.results:
-        parts.append(f"result {', '.join(summary.results)}")
-    return " ".join(parts[:3]) + ("" if len(parts) <= 3 else ", " + ", ".join(parts[3:]))
+        facts.append(f"result {', '.join(summary.results)}")
+    return ", ".join(filter(None, [" ".join(who), *facts]))

@@ -32,7 +32,7 @@ from registry.store import Database, EventStore
 from registry.network import Fetcher, FetchError
 from registry.vc import did, identity, multikey, proofs, status_list, verification
 from registry.vc.errors import DocumentError
-from registry.vc.openbadges import parse_datetimez
+from registry.vc.openbadges import parse_datetimez, validity
 from registry.vc.report import Check, IssuerKnowledge, KeyInterval, VerificationReport
 
 
@@ -304,8 +304,7 @@ def _expired(list_credential: object, now: datetime) -> str | None:
     """Why a status list credential is out of its validity period, or None."""
     if not isinstance(list_credential, dict):
         return None
-    for field, late in (("validUntil", True), ("validFrom", False)):
-        value = list_credential.get(field)
+    for (value, field), late in ((validity(list_credential, "until"), True), (validity(list_credential, "from"), False)):
         if value is None:
             continue
         try:

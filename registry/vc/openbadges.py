@@ -45,6 +45,22 @@ def parse_datetimez(value: object, what: str = "date-time") -> datetime:
         raise DocumentError(f"{what} {value!r} is not a valid date-time: {exc}") from None
 
 
+def is_vc_1_1(document: dict) -> bool:
+    """An OB 3.0.0-3.0.2 credential on the VC 1.1 data model (first context VC 1.1's): dated by
+    issuanceDate and expirationDate instead of validFrom and validUntil."""
+    first = document.get("@context")
+    return isinstance(first, list) and bool(first) and first[0] == contexts.VC_V1
+
+
+def validity(document: dict, end: str) -> tuple[object, str]:
+    """The value and name of the credential's validity start ("from") or end ("until")."""
+    if is_vc_1_1(document):
+        name = "issuanceDate" if end == "from" else "expirationDate"
+    else:
+        name = "validFrom" if end == "from" else "validUntil"
+    return document.get(name), name
+
+
 # Values that name something (IRIs): only these schemes. `javascript:`, `data:` and the like in a
 # badge's link would run or smuggle content wherever a wallet or page shows it.
 IRI_KEYS = frozenset({"id", "url", "image", "targetUrl", "statusListCredential", "verificationMethod",
@@ -414,6 +430,6 @@ def summarise(document: object) -> Summary:
     text = lambda v: v if isinstance(v, str) else None  # noqa: E731
     return Summary(
         kind, text(name), text(issuer_id), text(issuer_name), recipient,
-        text(document.get("validFrom")), text(document.get("validUntil")), results,
+        text(validity(document, "from")[0]), text(validity(document, "until")[0]), results,
         subject=text(subject.get("id")) if kind == "endorsement" else None,
         comment=text(subject.get("endorsementComment")) if kind == "endorsement" else None)

@@ -115,6 +115,10 @@ def sign(
     if not isinstance(document_contexts, list) or contexts.VC_V2 not in document_contexts:
         # VC 2.0's context is the shipped one that defines DataIntegrityProof and its terms.
         raise ProofError(f"document @context must be a list that includes {contexts.VC_V2}")
+    older = [c for c in document_contexts if not contexts.is_signable(c)]
+    if older:
+        raise ProofError(f"the registry does not sign under {older[0]!r}: it verifies that context, "
+                         f"it issues only under {', '.join(sorted(contexts.SIGNABLE))}")
     if created is None:
         created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     elif not _CREATED_SECONDS_Z.fullmatch(created):

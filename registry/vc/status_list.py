@@ -207,7 +207,7 @@ def check_entry(credential: dict, list_credentials: Mapping[str, dict],
         if list_credential is None:
             return False, f"status list {entry.url} was not given"
         return check_bitstring(credential, entry, list_credential, resolve_key)
-    except StatusListError as exc:
+    except (StatusListError, StatusUnavailable) as exc:
         return False, str(exc)
 
 
@@ -283,7 +283,11 @@ def _check_list(list_credential: object, url: str, purpose: str, issuer: object,
     if not isinstance(list_credential, dict):
         raise StatusListError(f"the status list credential for {url} is not a JSON object")
     if list_credential.get("id") != url:
-        raise StatusListError(f"the status list credential's id {list_credential.get('id')!r} is not {url}")
+        # Not a spec requirement, but without it the issuer's signature does not say that this list is
+        # the one at this URL (a host could serve another of the issuer's lists): the status is not
+        # established either way.
+        raise StatusUnavailable(f"the status list at {url} names itself {list_credential.get('id')!r}, so it "
+                                "is not verifiably the list this credential refers to")
     types = list_credential.get("type")
     if not isinstance(types, list) or LIST_CREDENTIAL_TYPE not in types:
         raise StatusListError(f"{url} is not a {LIST_CREDENTIAL_TYPE} (type {types!r})")

@@ -15,9 +15,9 @@ from datetime import datetime
 
 import msgspec
 
-from registry.vc import did, multikey, proofs, schema
+from registry.vc import contexts, did, multikey, proofs, schema
 from registry.vc.errors import DocumentError
-from registry.vc.openbadges import parse_datetimez, summarise, unsafe_content
+from registry.vc.openbadges import is_vc_1_1, parse_datetimez, summarise, unsafe_content, validity
 from registry.vc.report import Check, IssuerKnowledge, KeyInterval, VerificationReport
 
 _STATUS_FAILURES = ("revoked", "suspended")
@@ -75,8 +75,8 @@ def verify(
         _issuer_match(vm, issuer_id),
         _issuer_known(issuer, issuer_id, signing),
         _key_history(issuer, vm, signing, resolved.get(vm or "")),
-        _valid_from(document.get("validFrom"), now),
-        _valid_until(document.get("validUntil"), now),
+        _valid_from(*validity(document, "from"), now),
+        _valid_until(*validity(document, "until"), now),
         _status(registry_status, status, document.get("credentialStatus") is not None),
     ]
     return VerificationReport.of(credential_id, issuer_id, checks, summarise(document))
@@ -122,6 +122,8 @@ def _issuer_id(document: dict) -> str | None:
 
 
 def _schema_check(document: dict) -> Check:
+    if is_vc_1_1(document):
+        return _vc_1_1_schema_check(document)
     result = schema.check(document)
     if not result.ok:
         return Check("schema", "fail", "; ".join(result.errors), code="schema.fails")
@@ -129,6 +131,27 @@ def _schema_check(document: dict) -> Check:
         return Check("schema", "warn", f"conforms to {result.schema}, but " + "; ".join(result.warnings))
     return Check("schema", "pass", f"conforms to {result.schema}", code="schema.conforms",
                  params={"schema": result.schema})
+
+
+def _vc_1_1_schema_check(document: dict) -> Check:
+    # 1EdTech publishes its JSON Schemas for OB 3.0.3 (VC 2.0) only. The OB structure is the same in
+    # 3.0.0-3.0.2, so the document is checked as VC 2.0 would say it: VC 2.0's context first, its
+    # dates under their VC 2.0 names. Said as a caveat, not a pass: no schema of its own version exists.
+    if "validFrom" in document or "validUntil" in document:
+        return Check("schema", "fail", "a VC 1.1 credential is dated by issuanceDate and expirationDate; "
+                                       "validFrom and validUntil are VC 2.0 terms")
+    if "issuanceDate" not in document:
+        return Check("schema", "fail", "$: 'issuanceDate' is a required property of a VC 1.1 credential")
+    view = {**document, "@context": [contexts.VC_V2, *document["@context"][1:]]}
+    renamed = {"issuanceDate": "validFrom", "expirationDate": "validUntil"}
+    view = {renamed.get(key, key): value for key, value in view.items()}
+    result = schema.check(view)
+    if not result.ok:
+        return Check("schema", "fail", "; ".join(result.errors), code="schema.fails")
+    caveats = ["the credential is VC 1.1 (OB 3.0.0-3.0.2), for which 1EdTech publishes no schema: "
+               "checked as VC 2.0, with issuanceDate as validFrom and expirationDate as validUntil",
+               *result.warnings]
+    return Check("schema", "warn", f"conforms to {result.schema}, but " + "; ".join(caveats))
 
 
 def _resolver(issuer: IssuerKnowledge | None, resolve: KeyResolver,
@@ -304,11 +327,11 @@ def _within(key: KeyInterval, signing: _SigningTime) -> tuple[bool, str]:
     return True, f"key {vm} was registered from {key.added_at.isoformat()} until {until}; signature {signing.source}"
 
 
-def _valid_from(value: object, now: datetime) -> Check:
+def _valid_from(value: object, name: str, now: datetime) -> Check:
     if value is None:
-        return Check("valid-from", "fail", "credential has no validFrom")
+        return Check("valid-from", "fail", f"credential has no {name}")
     try:
-        start = parse_datetimez(value, "validFrom")
+        start = parse_datetimez(value, name)
     except DocumentError as exc:
         return Check("valid-from", "fail", str(exc))
     if now < start:
@@ -317,12 +340,12 @@ def _valid_from(value: object, now: datetime) -> Check:
     return Check("valid-from", "pass", f"valid from {value}", code="valid-from.pass", params={"when": str(value)})
 
 
-def _valid_until(value: object, now: datetime) -> Check:
+def _valid_until(value: object, name: str, now: datetime) -> Check:
     if value is None:
-        return Check("valid-until", "pass", "credential has no validUntil, so it does not expire",
+        return Check("valid-until", "pass", f"credential has no {name}, so it does not expire",
                      code="valid-until.never")
     try:
-        end = parse_datetimez(value, "validUntil")
+        end = parse_datetimez(value, name)
     except DocumentError as exc:
         return Check("valid-until", "fail", str(exc))
     if end <= now:
