@@ -138,10 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, a smoke run")
     parser.add_argument("--credentials", type=int, help="distinct credentials (default 300, quick 40)")
     parser.add_argument("--rounds", type=int, help="timed passes over them (default 5, quick 1)")
+    parser.add_argument("--repetitions", type=int, help="interleaved repetitions, medians reported (default 5)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     count = args.credentials or (40 if args.quick else 300)
-    rounds = args.rounds or (1 if args.quick else 5)
+    rounds = args.rounds or (1 if args.quick else 3)
+    repetitions = args.repetitions or (1 if args.quick else 5)
 
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as name:
         tmp = Path(name)
@@ -151,31 +153,51 @@ def main(argv: list[str] | None = None) -> int:
             issuers = {registry.queries.issuer_of_did(d["issuer"]["id"]).id for d in documents}
             keys = {k.verification_method: multikey.decode_public_key(k.public_key_multibase)
                     for issuer in issuers for k in registry.queries.keys(issuer)}
-            report_rate = time_rounds(lambda d: registry.queries.verify(d).verdict == "VALID", documents, rounds)
-            proof_rate = time_rounds(lambda d: proofs.verify(d, keys.get).ok, documents, rounds)
-            db_rate = digital_bazaar(registry, documents, rounds)
+            def full(document: dict) -> bool:
+                return registry.queries.verify(document).verdict == "VALID"
+
+            def full_uncached(document: dict) -> bool:
+                proofs._proof_hash.cache_clear()  # as if no two credentials shared a proof configuration
+                return full(document)
+
+            # Interleaved repetitions, medians: the box's noise and Node's JIT hit both sides alike.
+            figures: dict[str, list] = {"report": [], "uncached": [], "proof": [], "db": []}
+            for _ in range(repetitions):
+                figures["report"].append(time_rounds(full, documents, rounds))
+                figures["uncached"].append(time_rounds(full_uncached, documents, rounds))
+                figures["proof"].append(time_rounds(lambda d: proofs.verify(d, keys.get).ok, documents, rounds))
+                figures["db"].append(digital_bazaar(registry, documents, rounds))
         finally:
             registry.close()
+        report_rate, uncached_rate, proof_rate = (statistics.median(figures[k]) for k in ("report", "uncached", "proof"))
+        db_rate = figures["db"][0] if isinstance(figures["db"][0], str) else statistics.median(figures["db"])
         latency = cold_latency(tmp, 5 if args.quick else 30)
 
     ratio = report_rate / db_rate if isinstance(db_rate, float) else None
-    print(f"verification of {count} distinct registry credentials, {rounds} warm round(s) each")
-    print(f"  registry full report (queries.verify)   {report_rate:9.0f} /s")
-    print(f"  registry bare proof (proofs.verify)     {proof_rate:9.0f} /s")
+    worst = uncached_rate / db_rate if isinstance(db_rate, float) else None
+    print(f"verification of {count} distinct registry credentials (issued in one batch: they share a proof "
+          f"configuration), {rounds} warm round(s), median of {repetitions}")
+    print(f"  registry full report (queries.verify)                  {report_rate:9.0f} /s")
+    print(f"  the same, no proof configuration seen before           {uncached_rate:9.0f} /s")
+    print(f"  registry bare proof (proofs.verify)                    {proof_rate:9.0f} /s")
     if ratio is None:
-        print(f"  Digital Bazaar verifyCredential          {db_rate}")
+        print(f"  Digital Bazaar verifyCredential                        {db_rate}")
     else:
-        print(f"  Digital Bazaar verifyCredential (Node)  {db_rate:9.0f} /s   (baseline)")
-        print(f"  full report / Digital Bazaar            {ratio:9.2f} x   target >= {TARGET_RATIO:.0f} x  "
+        print(f"  Digital Bazaar verifyCredential (Node, baseline)      {db_rate:9.0f} /s   "
+              f"(runs: {', '.join(f'{r:.0f}' for r in figures['db'])})")
+        print(f"  full report / Digital Bazaar                           {ratio:9.2f} x   target >= {TARGET_RATIO:.0f} x  "
               f"{'met' if ratio >= TARGET_RATIO else 'NOT met'}")
+        print(f"  the same, no proof configuration seen before           {worst:9.2f} x")
     print(f"cold verifier (empty store, issuer served on 127.0.0.1): first {latency['first_ms']} ms, "
           f"then median {latency['warm_median_ms']} ms over {latency['warm_samples']}")
     write_results(args.output, machine(node=shutil.which("node") and subprocess.run(
         ["node", "--version"], capture_output=True, text=True).stdout.strip()),
-        credentials=count, rounds=rounds, full_report_per_s=round(report_rate, 1),
+        credentials=count, rounds=rounds, repetitions=repetitions, full_report_per_s=round(report_rate, 1),
+        full_report_unseen_proof_configuration_per_s=round(uncached_rate, 1),
         bare_proof_per_s=round(proof_rate, 1),
         digital_bazaar_per_s=round(db_rate, 1) if isinstance(db_rate, float) else db_rate,
-        ratio=round(ratio, 2) if ratio else None, target_ratio=TARGET_RATIO, cold=latency)
+        ratio=round(ratio, 2) if ratio else None, ratio_unseen_proof_configuration=round(worst, 2) if worst else None,
+        target_ratio=TARGET_RATIO, cold=latency)
     return 0
 
 

@@ -320,7 +320,10 @@ def test_concurrent_use_from_threads(standards):
 
 
 # -- property test over generated OB-shaped documents -------------------------------------
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+# No control characters but \t \n \r: pyld writes the others raw where RDFC-1.0 escapes them
+# (tests/test_canon.py checks that escaping against the W3C suite), and the registry refuses them in
+# documents before canonicalizing.
+text = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\n\r"), max_size=12)
 scalar = st.one_of(text, st.integers(-10**22, 10**22), st.floats(allow_nan=False, allow_infinity=False),
                    st.booleans(), st.none())
 iri = st.sampled_from(["https://example.org/a", "urn:uuid:1", "did:example:x", "relative/path", "_:b1", "#frag",

@@ -97,12 +97,22 @@ class Verifier:
         doc_id = document.get("id")
         if not isinstance(doc_id, str):
             return None, None
-        event: Any = self.store.created(endorsement_id(doc_id))  # endorsements partners signed
-        if event is None and doc_id.startswith("urn:uuid:"):  # what the registry signed
+        # Endorsements partners signed are logged under an id derived from theirs, what the registry
+        # signed under its urn:uuid: ask first where the document's type says it will be.
+        lookups = [lambda: endorsement_id(doc_id)]
+        if doc_id.startswith("urn:uuid:"):
+            lookups.append(lambda: UUID(doc_id[len("urn:uuid:"):]))
+        types = document.get("type")
+        if not (isinstance(types, list) and "EndorsementCredential" in types):
+            lookups.reverse()
+        event: Any = None
+        for aggregate_id in lookups:
             try:
-                event = self.store.created(UUID(doc_id[len("urn:uuid:"):]))
-            except ValueError:
-                return None, None
+                event = self.store.created(aggregate_id())
+            except ValueError:  # not a UUID after urn:uuid:
+                continue
+            if event is not None:
+                break
         if not isinstance(event, (Credential.Issued, Endorsement.Endorsed)):
             return None, None
         if json.loads(event.document) != document:

@@ -68,6 +68,16 @@ def register(url: str, data: bytes, sha256: str) -> None:
     _REGISTERED[url] = (data, sha256)
     _raw.cache_clear()
     load.cache_clear()
+    global _generation
+    _generation += 1
+
+
+_generation = 0
+
+
+def generation() -> int:
+    """Changes whenever a context is registered: a key for caches of canonical forms."""
+    return _generation
 
 
 @cache

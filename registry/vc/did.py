@@ -105,26 +105,16 @@ def resolve_verification_method(vm_id: str) -> ResolvedKey | None:
 
 def key_in_did_document(document: object, did: str, vm_id: str) -> ResolvedKey:
     """The Ed25519 key of `vm_id` as `did`'s DID document lists it; DocumentError saying why when
-    the document does not make it one of the DID's assertion methods (DID Core, Controlled
-    Identifiers 1.0: an id of the DID, listed under assertionMethod by reference or embedded,
-    controlled by the DID, not revoked)."""
-    if not isinstance(document, dict):
-        raise DocumentError(f"the DID document of {did} is not a JSON object")
-    if document.get("id") != did:
-        raise DocumentError(f"the DID document fetched for {did} is the document of {document.get('id')!r}")
+    the document does not make it one of the DID's assertion methods."""
+    return ResolvedKey(_method_key(assertion_method(document, did, vm_id), vm_id), "did-document")
 
-    def absolute(ref: object) -> object:
-        return f"{did}{ref}" if isinstance(ref, str) and ref.startswith("#") else ref
 
-    methods = {absolute(m.get("id")): m for m in _as_list(document.get("verificationMethod"))
-               if isinstance(m, dict)}
-    assertion = set()
-    for entry in _as_list(document.get("assertionMethod")):
-        if isinstance(entry, dict):
-            methods.setdefault(absolute(entry.get("id")), entry)
-            assertion.add(absolute(entry.get("id")))
-        else:
-            assertion.add(absolute(entry))
+def assertion_method(document: object, did: str, vm_id: str) -> dict:
+    """The verification method `vm_id` of `did`'s DID document, if the document makes it one of the
+    DID's assertion methods (DID Core, Controlled Identifiers 1.0: an id of the DID, listed under
+    assertionMethod by reference or embedded, controlled by the DID, not revoked); else
+    DocumentError saying why."""
+    methods, assertion = _assertion_index(document, did)
     method = methods.get(vm_id)
     if vm_id not in assertion:
         revoked = method.get("revoked") if isinstance(method, dict) else None
@@ -136,7 +126,41 @@ def key_in_did_document(document: object, did: str, vm_id: str) -> ResolvedKey:
         raise DocumentError(f"{vm_id} is controlled by {method.get('controller')!r}, not by {did}")
     if method.get("revoked"):
         raise DocumentError(f"{vm_id} is marked revoked since {method['revoked']}")
-    return ResolvedKey(_method_key(method, vm_id), "did-document")
+    return method
+
+
+def assertion_methods(document: object, did: str) -> list[tuple[str, dict]]:
+    """Every (id, method) `did`'s DID document makes an assertion method of the DID."""
+    _, assertion = _assertion_index(document, did)
+    found = []
+    for vm_id in sorted(a for a in assertion if isinstance(a, str)):
+        try:
+            found.append((vm_id, assertion_method(document, did, vm_id)))
+        except DocumentError:
+            continue
+    return found
+
+
+def _assertion_index(document: object, did: str) -> tuple[dict, set]:
+    if not isinstance(document, dict):
+        raise DocumentError(f"the DID document of {did} is not a JSON object")
+    if document.get("id") != did:
+        raise DocumentError(f"the DID document fetched for {did} is the document of {document.get('id')!r}")
+
+    def absolute(ref: object) -> object:
+        return f"{did}{ref}" if isinstance(ref, str) and ref.startswith("#") else ref
+
+    # Only string ids count: a hostile document's lists may hold anything.
+    methods = {absolute(m["id"]): m for m in _as_list(document.get("verificationMethod"))
+               if isinstance(m, dict) and isinstance(m.get("id"), str)}
+    assertion = set()
+    for entry in _as_list(document.get("assertionMethod")):
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            methods.setdefault(absolute(entry["id"]), entry)
+            assertion.add(absolute(entry["id"]))
+        elif isinstance(entry, str):
+            assertion.add(absolute(entry))
+    return methods, assertion
 
 
 def _method_key(method: dict, vm_id: str) -> bytes:

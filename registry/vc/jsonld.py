@@ -1,23 +1,20 @@
 """JSON-LD to canonical N-Quads (RDFC-1.0), over pinned contexts only, and undefined-term checks.
 
 Fast path: registry.vc.expansion (lean expansion over active contexts pyld processed once) ->
-registry.vc.rdf (pyld's dataset structure) -> pyld's URDNA2015. Documents using JSON-LD outside
-the fast path's subset go through pyld's `normalize` unchanged (the reference path), so the
-result is always exactly pyld's."""
+registry.vc.rdf (pyld's dataset structure) -> registry.vc.canon (RDFC-1.0). Documents using
+JSON-LD outside the fast path's subset go through pyld's `to_rdf` unchanged (the reference path)
+and the same canonicalization, so the result is always exactly pyld's `normalize`."""
 
 from __future__ import annotations
 
 from pyld import jsonld
-from pyld.canon import URDNA2015
 
 from registry.vc import contexts
+from registry.vc.canon import canonize
 from registry.vc.errors import DocumentError, UndefinedTermError, UnknownContextError
 from registry.vc.expansion import Expansion
 from registry.vc.jsonld_context import ISSUER_DEPENDENT, LOCK, Unsupported, is_keyword
 from registry.vc.rdf import dataset
-
-_CANON_OPTIONS = {"algorithm": "URDNA2015", "format": "application/n-quads"}
-
 
 def _check_contexts(document: dict) -> None:
     if not isinstance(document, dict):
@@ -40,19 +37,18 @@ def _unknown_context_cause(exc: BaseException) -> UnknownContextError | None:
 
 
 def reference_nquads(document: dict) -> str:
-    """pyld's own `normalize` over the pinned contexts: the slow path and the oracle."""
+    """pyld's own `to_rdf` over the pinned contexts, canonicalized: the slow path. (pyld's
+    `normalize` is to_rdf and URDNA2015; registry.vc.canon bounds the latter's work.)"""
     _check_contexts(document)
     try:
         with LOCK:  # pyld's shared context caches are not thread safe
-            return jsonld.normalize(
-                document,
-                {"documentLoader": contexts.document_loader, **_CANON_OPTIONS},
-            )
+            graphs = jsonld.to_rdf(document, {"documentLoader": contexts.document_loader})
     except jsonld.JsonLdError as exc:
         unknown = _unknown_context_cause(exc)
         if unknown is not None:
             raise unknown from None
         raise DocumentError(f"JSON-LD processing failed: {exc}") from exc
+    return canonize(graphs)
 
 
 def fast_dataset(document: dict) -> dict:
@@ -74,7 +70,7 @@ def canonical_nquads(document: dict) -> str:
         quads = fast_dataset(document)
     except Unsupported:
         return reference_nquads(document)
-    return URDNA2015().main(quads, _CANON_OPTIONS)
+    return canonize(quads)
 
 
 def canonical_form(document: dict) -> tuple[str, list[str]]:
@@ -89,7 +85,7 @@ def canonical_form(document: dict) -> tuple[str, list[str]]:
         if unknown is not None:
             raise unknown from None
         return reference_nquads(document), _TermWatcher().undefined(document)
-    return URDNA2015().main(quads, _CANON_OPTIONS), found
+    return canonize(quads), found
 
 
 def undefined_error(terms: list[str]) -> UndefinedTermError:

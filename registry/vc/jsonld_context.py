@@ -29,6 +29,7 @@ LOCK = threading.RLock()  # also serializes the pyld reference path, whose cache
 # Per-context memo sizes: keys seen in documents are bounded by these, so a hostile document
 # with many distinct keys costs time, not memory.
 _MAX_KEYS = 4096
+_MISSING = object()
 _MAX_DERIVED = 512
 
 
@@ -85,7 +86,7 @@ _NO_TERM = TermInfo(None)
 class ActiveContext:
     """One pyld active context plus memoized key expansion and derived contexts."""
 
-    __slots__ = ("raw", "terms", "vocab", "language", "previous", "_keys", "_infos", "_derived")
+    __slots__ = ("raw", "terms", "vocab", "language", "previous", "_keys", "_infos", "_iris", "_derived")
 
     def __init__(self, raw: dict, previous: ActiveContext | None):
         if "@base" in raw or "@direction" in raw:
@@ -97,6 +98,7 @@ class ActiveContext:
         self.previous = previous
         self._keys: dict[str, tuple[str | None, str, bool]] = {}
         self._infos: dict[str, TermInfo] = {}
+        self._iris: dict[tuple[str, str], str | None] = {}
         self._derived: dict = {}
 
     # -- terms ---------------------------------------------------------------------------
@@ -138,11 +140,23 @@ class ActiveContext:
 
     def vocab_iri(self, value: str):
         """A @type value or @vocab-coerced string (vocab-relative, then document-relative)."""
-        return _PROCESSOR._expand_iri(self.raw, value, vocab=True, base="")
+        key = ("vocab", value)
+        hit = self._iris.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = _PROCESSOR._expand_iri(self.raw, value, vocab=True, base="")
+            if len(self._iris) < _MAX_KEYS:  # types, issuers and achievements repeat across documents
+                self._iris[key] = hit
+        return hit
 
     def document_iri(self, value: str):
         """An @id value or @id-coerced string (document-relative)."""
-        return _PROCESSOR._expand_iri(self.raw, value, base="")
+        key = ("document", value)
+        hit = self._iris.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = _PROCESSOR._expand_iri(self.raw, value, base="")
+            if len(self._iris) < _MAX_KEYS:
+                self._iris[key] = hit
+        return hit
 
     # -- derived contexts ----------------------------------------------------------------
     def scoped(self, local, *, propagate: bool, override_protected: bool) -> ActiveContext:

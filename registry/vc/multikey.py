@@ -5,6 +5,8 @@ Ed25519 public keys use header 0xed 0x01 ("z6Mk..."), secret keys 0x80 0x26 ("z3
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import base58
 
 from registry.vc.errors import DocumentError
@@ -23,6 +25,13 @@ def encode_public_key(raw: bytes) -> str:
 
 def decode_public_key(mb: str) -> bytes:
     """The raw 32-byte Ed25519 public key of a Multikey string ("z6Mk...")."""
+    if isinstance(mb, str):
+        return _decode_public(mb)  # keys repeat: every credential of an issuer names the same ones
+    return _decode(mb, ED25519_PUBLIC_HEADER, "public")
+
+
+@lru_cache(maxsize=1024)
+def _decode_public(mb: str) -> bytes:
     return _decode(mb, ED25519_PUBLIC_HEADER, "public")
 
 

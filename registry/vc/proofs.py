@@ -7,9 +7,11 @@ with RDFC-1.0 (URDNA2015) N-Quads as the canonical form."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Protocol
 
 import base58
@@ -90,9 +92,16 @@ def hash_data(proof_config: dict, unsecured_document: dict, document_canon: str 
     `document_canon`: the document's canonical N-Quads when the caller has them already."""
     if document_canon is None:
         document_canon = canonical_nquads(unsecured_document)
-    proof_hash = hashlib.sha256(canonical_nquads(proof_config).encode("utf-8")).digest()
     document_hash = hashlib.sha256(document_canon.encode("utf-8")).digest()
-    return proof_hash + document_hash
+    return _proof_hash(json.dumps(proof_config, sort_keys=True, ensure_ascii=False),
+                       contexts.generation()) + document_hash
+
+
+@lru_cache(maxsize=4096)
+def _proof_hash(proof_config_json: str, contexts_generation: int) -> bytes:
+    """sha256 of a proof configuration's canonical N-Quads. Configurations repeat (a batch signed in
+    one second, a key's status lists), and equal JSON means equal canonical form."""
+    return hashlib.sha256(canonical_nquads(json.loads(proof_config_json)).encode("utf-8")).digest()
 
 
 def sign(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 
-from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, JsonLdProcessor
+from pyld.jsonld import (RDF_FIRST, RDF_LANGSTRING, RDF_NIL, RDF_REST, RDF_TYPE, XSD_DOUBLE, XSD_STRING,
+                         JsonLdProcessor)
 
 from registry.vc.jsonld_context import Unsupported, is_absolute
 
@@ -104,6 +105,15 @@ class Dataset:
             value = item["@value"]
             if isinstance(value, float) and not math.isfinite(value):
                 raise Unsupported("non-finite number")
+            datatype = item.get("@type")
+            if type(value) is str and datatype != "@json" and datatype != XSD_DOUBLE and "@direction" not in item:
+                # pyld's _object_to_rdf for a string, its commonest case, without the detour
+                if "@language" in item:
+                    literal = {"type": "literal", "value": value, "datatype": datatype or RDF_LANGSTRING,
+                               "language": item["@language"]}
+                else:
+                    literal = {"type": "literal", "value": value, "datatype": datatype or XSD_STRING}
+                return literal, ("value", False, value, datatype, item.get("@language"))
             literal = _PROCESSOR._object_to_rdf(item, None, None, _LITERAL_OPTIONS)
             if item.get("@type") == "@json":
                 return literal, ("json",)  # pyld compares @json values as Python objects
