@@ -15,6 +15,7 @@ from registry.api.http import READ_PROBLEMS, VC_LD_JSON, document_response
 from registry.commands import Commands
 from registry.errors import InputError
 from registry.projections import Queries
+from registry.vc import vc_jwt
 from registry.vc.report import VerificationReport
 
 At = Annotated[datetime | None, QueryParameter(description="ISO 8601 with offset; default now")]
@@ -61,14 +62,18 @@ def status_list(request: Request, commands: NamedDependency[Commands], slug: Fro
 
 
 @post("/verify", sync_to_thread=True, status_code=200, responses=READ_PROBLEMS, tags=["verification"],
-      summary="Verify an OpenBadgeCredential or EndorsementCredential: verdict VALID, INVALID or INDETERMINATE")
-def verify(queries: NamedDependency[Queries], data: JSONBody[dict[str, Any]],
+      summary="Verify an OpenBadgeCredential or EndorsementCredential: verdict VALID, INVALID or INDETERMINATE",
+      description="The body is the credential (a JSON object with an embedded proof) or a VC-JWT (OB 3.0's "
+                  "JSON Web Token Proof Format) as a JSON string holding the compact JWS.")
+def verify(queries: NamedDependency[Queries], data: JSONBody[dict[str, Any] | str],
            recipient: Annotated[str | None, QueryParameter(
                description="also check it was issued to this e-mail address or DID", max_length=320)] = None,
            offline: Annotated[bool, QueryParameter(
                description="fetch nothing: what needs a DID document or status list from elsewhere is "
                            "INDETERMINATE")] = False,
            ) -> VerificationReport:
+    if isinstance(data, str) and not vc_jwt.is_compact(data):
+        raise InputError("body", "a credential is a JSON object, or a JSON string holding a VC-JWT (compact JWS)")
     return queries.verify(data, recipient=recipient, offline=offline)
 
 

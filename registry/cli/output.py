@@ -38,8 +38,12 @@ def read_text(path: str, limit: int = MAX_DOCUMENT_BYTES) -> str:
 
 
 def read_json(path: str, limit: int = MAX_DOCUMENT_BYTES) -> object:
+    return parse_json(read_text(path, limit), path)
+
+
+def parse_json(text: str, path: str) -> object:
     try:
-        return json.loads(read_text(path, limit))
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DocumentError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.cli.output import emit, read_json
+from registry.cli.output import emit, parse_json, read_json, read_text
 from registry.errors import InputError
 from registry.network import MAX_BYTES
+from registry.vc import vc_jwt
 from registry.vc.errors import DocumentError
 from registry.vc.status_list import MIN_ENTRIES
 
@@ -37,7 +38,7 @@ def verify(registry, args) -> int:
     worst = 0
     for path in args.files:
         try:
-            report = registry.queries.verify(read_json(path), documents, recipient=args.recipient,
+            report = registry.queries.verify(read_credential(path), documents, recipient=args.recipient,
                                              offline=args.offline)
             data = {"file": path, **report.to_dict()}
             if report.verdict == "VALID":
@@ -56,6 +57,13 @@ def verify(registry, args) -> int:
         worst = INVALID if INVALID in (worst, code) else max(worst, code)
         emit(args, line, data)
     return worst
+
+
+def read_credential(path: str) -> object:
+    """A credential file: JSON, or a VC-JWT (a compact JWS, as OB 3.0's JSON Web Token Proof Format
+    writes it)."""
+    text = read_text(path)
+    return text.strip() if vc_jwt.is_compact(text) else parse_json(text, path)
 
 
 def given_documents(pairs: list[str], status_lists: list[str]) -> dict[str, bytes]:

@@ -30,7 +30,7 @@ from registry.projections.projection import instant
 from registry.settings import Config
 from registry.store import Database, EventStore
 from registry.network import Fetcher, FetchError
-from registry.vc import did, identity, multikey, proofs, status_list, verification
+from registry.vc import did, identity, multikey, proofs, status_list, vc_jwt, verification
 from registry.vc.errors import DocumentError
 from registry.vc.openbadges import parse_datetimez, validity
 from registry.vc.report import Check, IssuerKnowledge, KeyInterval, VerificationReport
@@ -52,17 +52,25 @@ class Verifier:
         lists): used instead of fetching. `offline`: fetch nothing. With `recipient` (an e-mail
         address or a DID) the report also says whether the credential was issued to it."""
         now = self.clock()
+        jws = None
+        if vc_jwt.is_compact(document):  # a VC-JWT: its credential is checked like any other
+            try:
+                jws = vc_jwt.parse(document)
+            except DocumentError as exc:
+                return VerificationReport.of(None, None, [Check("document", "fail", f"VC-JWT: {exc}")])
+            document = jws.credential
         if not isinstance(document, dict):
             return verification.verify(document, now=now, issuer=None)
         fetcher = self.fetcher.configured(offline=offline, documents=documents)
         issuer = self._issuer_of(document)
         knowledge = None if issuer is None else self._knowledge(issuer)
         resolve = _Resolver(fetcher)
-        logged_at, status = self._logged(document)
+        logged_at, status = self._logged(document) if jws is None else (None, None)
         if logged_at is None:
             status = self._status(document, issuer, knowledge, fetcher, resolve, now)
         report = verification.verify(document, now=now, issuer=knowledge, resolve=resolve,
-                                     logged_at=logged_at, status=status)
+                                     logged_at=logged_at, status=status, jws=jws,
+                                     resolve_jwk=resolve.public_key, assertion_keys=resolve.assertion_keys)
         if report.checks[0].outcome == "fail":  # not a document at all: nothing more to ask
             return report
         checks = report.checks + [self._endorsement_check(document, issuer), self._trust_check(issuer)]
@@ -247,29 +255,82 @@ class _Resolver:
         controller = vm.split("#", 1)[0]
         if controller.startswith("did:web:"):
             try:
-                url = did.did_web_url(controller)
-            except DocumentError as exc:
-                raise proofs.KeyRefused(str(exc)) from None
-            parts = urlsplit(url)
-            if f"{parts.hostname}:{parts.port or 443}" in self.fetcher.insecure_hosts or \
-                    f"{parts.hostname}:{parts.port or 80}" in self.fetcher.insecure_hosts:
-                url = "http" + url[len("https"):]  # a listed test or demo host, as the operator allowed
-            try:
-                fetched = self.fetcher.json(url, f"the DID document of {controller}")
-            except FetchError as exc:
-                raise proofs.KeyUnavailable(str(exc)) from None
-            try:
-                return did.key_in_did_document(fetched.document, controller, vm)
+                return did.key_in_did_document(self._did_document(controller), controller, vm)
             except DocumentError as exc:
                 raise proofs.KeyRefused(str(exc)) from None
         if controller.startswith("did:"):
-            method = controller.split(":", 2)[1] if controller.count(":") >= 2 else controller
-            raise proofs.KeyUnavailable(f"DID method {method!r} cannot be resolved here (did:key and did:web can)")
+            raise proofs.KeyUnavailable(_unresolvable(controller))
         return None
+
+    def public_key(self, kid: str) -> tuple[vc_jwt.PublicKey, str]:
+        """A VC-JWT's key by its kid: a did:key, an assertion method of a did:web's DID document,
+        or a JWK (or a JWKS entry) published at an https URL ("url": the caller decides whether
+        that host speaks for the issuer)."""
+        controller = kid.split("#", 1)[0]
+        try:
+            if controller.startswith("did:key:"):
+                return vc_jwt.ed25519_key(did.public_key_from_did_key(kid)), "did:key"
+            if controller.startswith("did:web:"):
+                method = did.assertion_method(self._did_document(controller), controller, kid)
+                return vc_jwt.key_from_method(method, kid), "did-document"
+            if controller.startswith("did:"):
+                raise proofs.KeyUnavailable(_unresolvable(controller))
+            return vc_jwt.key_from_jwk(self._jwk_at(kid)), "url"
+        except DocumentError as exc:
+            raise proofs.KeyRefused(str(exc)) from None
+
+    def assertion_keys(self, issuer_did: str) -> list[tuple[str, vc_jwt.PublicKey]]:
+        """The keys a did:web's DID document makes assertion methods of the DID."""
+        if not issuer_did.startswith("did:web:"):
+            raise proofs.KeyUnavailable(_unresolvable(issuer_did))
+        try:
+            document = self._did_document(issuer_did)
+            methods = did.assertion_methods(document, issuer_did)
+        except DocumentError as exc:
+            raise proofs.KeyRefused(str(exc)) from None
+        keys = []
+        for vm, method in methods:
+            try:
+                keys.append((vm, vc_jwt.key_from_method(method, vm)))
+            except DocumentError:
+                continue  # a key of a type this verifier does not read cannot be the token's
+        return keys
+
+    def _did_document(self, controller: str) -> object:
+        try:
+            url = did.did_web_url(controller)
+        except DocumentError as exc:
+            raise proofs.KeyRefused(str(exc)) from None
+        parts = urlsplit(url)
+        if f"{parts.hostname}:{parts.port or 443}" in self.fetcher.insecure_hosts or \
+                f"{parts.hostname}:{parts.port or 80}" in self.fetcher.insecure_hosts:
+            url = "http" + url[len("https"):]  # a listed test or demo host, as the operator allowed
+        try:
+            return self.fetcher.json(url, f"the DID document of {controller}").document
+        except FetchError as exc:
+            raise proofs.KeyUnavailable(str(exc)) from None
+
+    def _jwk_at(self, kid: str) -> object:
+        url, _, fragment = kid.partition("#")
+        try:
+            document = self.fetcher.json(url, f"the key {kid}").document
+        except FetchError as exc:
+            raise proofs.KeyUnavailable(str(exc)) from None
+        if isinstance(document, dict) and isinstance(document.get("keys"), list):  # a JWK Set
+            named = [k for k in document["keys"] if isinstance(k, dict) and k.get("kid") in (kid, fragment)]
+            if len(named) == 1:
+                return named[0]
+            raise DocumentError(f"the JWK Set at {url} has {len(named)} keys with kid {fragment or kid!r}")
+        return document
 
     def key_bytes(self, vm: str) -> bytes | None:
         found = self(vm)
         return None if found is None else found.public_key
+
+
+def _unresolvable(controller: str) -> str:
+    method = controller.split(":", 2)[1] if controller.count(":") >= 2 else controller
+    return f"DID method {method!r} cannot be resolved here (did:key and did:web can)"
 
 
 def _registered_keys(knowledge: IssuerKnowledge) -> Callable[[str], bytes | None]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import msgspec
 
-from registry.vc import contexts, did, multikey, proofs, schema
+from registry.vc import contexts, did, multikey, proofs, schema, vc_jwt
 from registry.vc.errors import DocumentError
 from registry.vc.openbadges import is_vc_1_1, parse_datetimez, summarise, unsafe_content, validity
 from registry.vc.report import Check, IssuerKnowledge, KeyInterval, VerificationReport
@@ -47,13 +48,20 @@ def verify(
     logged_at: datetime | None = None,
     registry_status: str | None = None,
     status: Check | None = None,
+    jws: vc_jwt.Jws | None = None,
+    resolve_jwk: JwkResolver | None = None,
+    assertion_keys: AssertionKeys | None = None,
 ) -> VerificationReport:
     """The verification report of `document` at `now`. `issuer` is the registry's knowledge of the
     credential's issuer (None when not registered); for an issuer not registered, `resolve` finds
     a verification method's key (default: offline, did:key and https-URL fragments only).
     `logged_at` is when the registry logged this credential, `registry_status` its status in the
     registry ("active", "revoked", "suspended"), `status` the status check already answered from a
-    status list (else: indeterminate when the credential has a credentialStatus)."""
+    status list (else: indeterminate when the credential has a credentialStatus).
+
+    With `jws` (a VC-JWT; `document` is then its credential) the proof is the JWS: its key comes
+    from `resolve_jwk` (for a kid) or, for a key in its header, is bound to the issuer through
+    `assertion_keys` (the keys the issuer's DID document lists); both default to offline."""
     _require_aware(now, "now")
     if logged_at is not None:
         _require_aware(logged_at, "logged_at")
@@ -65,14 +73,19 @@ def verify(
     issuer_id = _issuer_id(document)
 
     resolved: dict[str, did.ResolvedKey] = {}
-    proof_result, proof_check = _proof_check(document, issuer, resolve or offline_resolver, resolved)
+    if jws is None:
+        proof_result, proof_check = _proof_check(document, issuer, resolve or offline_resolver, resolved)
+        match = None
+    else:
+        proof_result, proof_check, match = _jws_check(jws, issuer, issuer_id, resolve_jwk or offline_jwk,
+                                                      assertion_keys or offline_assertion_keys, resolved)
     vm = proof_result.verification_method
     signing = _signing_time(logged_at, proof_result.created)
     checks = [
         document_check,
         _schema_check(document),
         proof_check,
-        _issuer_match(vm, issuer_id),
+        match or _issuer_match(vm, issuer_id),
         _issuer_known(issuer, issuer_id, signing),
         _key_history(issuer, vm, signing, resolved.get(vm or "")),
         _valid_from(*validity(document, "from"), now),
@@ -89,6 +102,149 @@ def offline_resolver(vm: str) -> did.ResolvedKey | None:
     if found is None and vm.startswith("did:") and not vm.startswith("did:key:"):
         raise proofs.KeyUnavailable(f"the key of {vm} is in its DID document, which was not fetched (offline)")
     return found
+
+
+JwkResolver = Callable[[str], "tuple[vc_jwt.PublicKey, str]"]  # kid -> (key, source); may raise KeyUnavailable
+AssertionKeys = Callable[[str], "list[tuple[str, vc_jwt.PublicKey]]"]  # DID -> its assertion methods' keys
+
+_HEADER_KEY_NOTE = (
+    "the key was taken from the token's own header, and an issuer named by an https URL publishes no "
+    "document to check it against, so this shows only that the signer holds that key"
+)
+
+
+def offline_jwk(kid: str) -> tuple[vc_jwt.PublicKey, str]:
+    """A VC-JWT key that needs no network: a did:key. Anything else is not known offline."""
+    if kid.startswith("did:key:"):
+        try:
+            return vc_jwt.ed25519_key(did.public_key_from_did_key(kid)), "did:key"
+        except DocumentError as exc:
+            raise proofs.KeyRefused(str(exc)) from None
+    raise proofs.KeyUnavailable(f"the key {kid} is published elsewhere and was not fetched (offline)")
+
+
+def offline_assertion_keys(issuer_did: str) -> list[tuple[str, vc_jwt.PublicKey]]:
+    raise proofs.KeyUnavailable(f"the DID document of {issuer_did} was not fetched (offline)")
+
+
+def _jws_check(jws: vc_jwt.Jws, issuer: IssuerKnowledge | None, issuer_id: str | None, resolve_jwk: JwkResolver,
+               assertion_keys: AssertionKeys, resolved: dict[str, did.ResolvedKey],
+               ) -> tuple[proofs.ProofCheck, Check, Check | None]:
+    """The proof of a VC-JWT (OB 3.0 section 8.2.4): the key (named by kid, or given in the header
+    and then bound to the issuer), the signature, and the claims against the credential. Also
+    the issuer-match check when the key's binding is not a DID's (None: the usual one applies)."""
+    alg = jws.header.get("alg")
+    created = vc_jwt.signed_at(jws)
+    suite = f"VC-JWT {alg}"
+
+    def outcome(ok: bool, reason: str, vm: str | None = None, *, indeterminate: bool = False, code: str | None = None,
+                notes: list[str] | None = None) -> tuple[proofs.ProofCheck, Check]:
+        result = proofs.ProofCheck(ok, reason, vm, created, suite, notes or [], indeterminate)
+        if indeterminate:
+            return result, Check("proof", "indeterminate", reason, code="proof.unavailable")
+        if not ok:
+            return result, Check("proof", "fail", reason, code=code or "proof.malformed")
+        if notes:
+            return result, Check("proof", "warn", f"{reason}; " + "; ".join(notes))
+        return result, Check("proof", "pass", reason, code="proof.verified", params={"method": vm or ""})
+
+    problem = vc_jwt.header_problem(jws)
+    if problem:
+        return (*outcome(False, problem), None)
+    header = jws.header
+    try:
+        header_key = vc_jwt.key_from_jwk(header["jwk"]) if "jwk" in header else None
+    except DocumentError as exc:
+        return (*outcome(False, str(exc)), None)
+    match = None
+    try:
+        if "kid" in header:
+            vm = _absolute_kid(header["kid"], issuer_id)
+            key, source = _kid_key(vm, issuer, issuer_id, resolve_jwk)
+            if header_key is not None and not vc_jwt.same_key(header_key, key):
+                return (*outcome(False, f"the jwk in the header is not the key {vm} names", vm,
+                                 code="proof.key-not-issuers"), None)
+        else:
+            key, (vm, source) = header_key, _bind_header_key(header_key, issuer, issuer_id, assertion_keys)
+    except proofs.KeyUnavailable as exc:
+        return (*outcome(False, str(exc), indeterminate=True), None)
+    except (proofs.KeyRefused, DocumentError) as exc:
+        return (*outcome(False, str(exc), code="proof.key-not-issuers"), None)
+    if source == "issuer-host":
+        match = Check("issuer-match", "pass", f"the key {vm} is published on the issuer's own host ({issuer_id})",
+                      code="issuer-match.pass", params={"issuer": issuer_id or ""})
+    elif source == "header":
+        match = Check("issuer-match", "warn", f"nothing binds the key in the token's header to issuer {issuer_id}")
+    problem = vc_jwt.signature_problem(jws, key)
+    if problem:
+        code = "proof.mismatch" if "does not match" in problem else "proof.malformed"
+        return (*outcome(False, f"{problem} (key {vm or 'in its header'})", vm, code=code), match)
+    claims = vc_jwt.claim_problems(jws)
+    if claims:
+        return (*outcome(False, "the JWT's claims disagree with its credential: " + "; ".join(claims), vm), match)
+    if source in ("did-document", "did:key"):
+        resolved[vm] = did.ResolvedKey(b"", source)
+    notes = [_HEADER_KEY_NOTE] if source == "header" else []
+    reason = (f"{vc_jwt.summary_of_form(jws)} signed by {vm or 'the key in its header'} verified; "
+              "its claims agree with the credential")
+    return (*outcome(True, reason, vm, notes=notes), match)
+
+
+def _absolute_kid(kid: str, issuer_id: str | None) -> str:
+    """A kid relative to a DID issuer (`#key-1` or `key-1`) names one of that DID's keys
+    (VC-JOSE-COSE, kid); an absolute one stands as it is."""
+    if issuer_id and issuer_id.startswith("did:") and ":" not in kid:
+        return f"{issuer_id}#{kid.removeprefix('#')}"
+    return kid
+
+
+def _kid_key(vm: str, issuer: IssuerKnowledge | None, issuer_id: str | None,
+             resolve_jwk: JwkResolver) -> tuple[vc_jwt.PublicKey, str]:
+    if issuer is not None:
+        # A registered issuer's signatures count only with keys it registered here.
+        for key in issuer.keys:
+            if key.verification_method == vm:
+                return vc_jwt.ed25519_key(multikey.decode_public_key(key.public_key_multibase)), "registry"
+        raise proofs.KeyRefused(f"{vm} is not a key registered for {issuer.issuer_id} (only keys registered "
+                                f"for {issuer.issuer_id} are accepted)")
+    if vm.startswith("did:"):
+        if issuer_id is None or vm.split("#", 1)[0] != issuer_id:
+            raise proofs.KeyRefused(f"{vm} is a key of {vm.split('#', 1)[0]}, not of issuer {issuer_id}")
+    elif not _same_origin(vm, issuer_id):
+        # A key published at a URL speaks for the issuer only from the issuer's own host.
+        raise proofs.KeyRefused(f"{vm} is not on the host of issuer {issuer_id}")
+    key, source = resolve_jwk(vm)
+    return key, "issuer-host" if source == "url" else source
+
+
+def _same_origin(url: str, issuer_id: str | None) -> bool:
+    if not issuer_id or not url.startswith(("https://", "http://")):
+        return False
+    a, b = urlsplit(url), urlsplit(issuer_id)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+def _bind_header_key(key: vc_jwt.PublicKey, issuer: IssuerKnowledge | None, issuer_id: str | None,
+                     assertion_keys: AssertionKeys) -> tuple[str | None, str]:
+    """(verification method, source) of a key the token carries in its header, if it is the
+    issuer's: a key registered here, the issuer's did:key, or an assertion method of its DID
+    document. An issuer named by an https URL has nothing to check it against ("header")."""
+    if issuer is not None:
+        for registered in issuer.keys:
+            if vc_jwt.same_key(key, vc_jwt.ed25519_key(multikey.decode_public_key(registered.public_key_multibase))):
+                return registered.verification_method, "registry"
+        raise proofs.KeyRefused(f"the jwk in the header is not a key registered for {issuer.issuer_id}")
+    if issuer_id and issuer_id.startswith("did:key:"):
+        own, source = offline_jwk(issuer_id)
+        if vc_jwt.same_key(key, own):
+            return f"{issuer_id}#{issuer_id[len('did:key:'):]}", source
+        raise proofs.KeyRefused(f"the jwk in the header is not the key of {issuer_id}")
+    if issuer_id and issuer_id.startswith("did:"):
+        for vm, listed in assertion_keys(issuer_id):
+            if vc_jwt.same_key(key, listed):
+                return vm, "did-document"
+        raise proofs.KeyRefused(f"the jwk in the header is not an assertion method of {issuer_id}")
+    return None, "header"
 
 
 def _require_aware(value: datetime, what: str) -> None:

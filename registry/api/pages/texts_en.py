@@ -111,9 +111,9 @@ EN: dict[str, str] = {
     "network_more": "The picture shows the {shown} best-connected organisations; the list has every link.",
     # verify
     "verify_title": "Verify a credential",
-    "verify_intro": "Paste an Open Badges 3.0 credential or endorsement (JSON), or choose the file. The registry checks its signature, the issuer's key history as logged here, the validity period and its status.",
-    "verify_paste": "Credential (JSON)",
-    "verify_paste_hint": "Paste the whole JSON document, starting with {",
+    "verify_intro": "Paste an Open Badges 3.0 credential or endorsement (JSON, or a VC-JWT), or choose the file. The registry checks its signature, the issuer's key history as logged here, the validity period and its status.",
+    "verify_paste": "Credential (JSON or VC-JWT)",
+    "verify_paste_hint": "Paste the whole JSON document, starting with {, or the whole VC-JWT, starting with eyJ",
     "verify_file": "Or upload the credential file",
     "verify_submit": "Verify",
     "verify_report": "Verification report",

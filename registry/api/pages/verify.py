@@ -15,6 +15,7 @@ from registry.api.pages.i18n import Translator
 from registry.api.pages.rendering import PREFIX, language_of, page
 from registry.commands import MAX_DOCUMENT_BYTES
 from registry.projections import Queries
+from registry.vc import vc_jwt
 
 
 @get(f"{PREFIX}/verify", sync_to_thread=False, include_in_schema=False)
@@ -55,6 +56,8 @@ def parse(text: str, translate: Translator) -> tuple[object, str | None]:
         return None, translate("verify_empty")
     if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
         return None, translate("verify_too_large", limit=MAX_DOCUMENT_BYTES // 1024)
+    if vc_jwt.is_compact(text):  # a VC-JWT, as OB 3.0's JSON Web Token Proof Format writes it
+        return text.strip(), None
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
