@@ -9,7 +9,8 @@
 - Timeouts per operation and a deadline for the whole body; a body larger than MAX_BYTES, a
   content type that is not JSON, or JSON that does not parse is refused.
 - Answers are cached in the registry's own database (`http_cache`), for as long as Cache-Control
-  max-age says (at most a day, five minutes when it says nothing), revalidated with ETags.
+  max-age says (at most a day, five minutes when it says nothing) and never past a document's own
+  validUntil, revalidated with ETags.
 - Offline, nothing is fetched; documents given for a URL (`--document URL=FILE`) are used instead
   of fetching.
 
@@ -31,6 +32,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from registry.store import Database
+from registry.vc.errors import DocumentError
+from registry.vc.openbadges import parse_datetimez, validity
 
 MAX_BYTES = 2 * 1024 * 1024  # a 131,072-entry status list is about 22 KiB; DID documents are smaller
 MAX_REDIRECTS = 3
@@ -112,11 +115,16 @@ class Fetcher:
             raise FetchError(f"offline: {what} ({url}) was not fetched")
         cached = self.cache.get(url) if self.cache else None
         if cached is not None and cached[2]:
-            return Fetched(url, json.loads(cached[0]), "cache")
+            document = json.loads(cached[0])
+            if _valid_for(document) != timedelta(0):
+                return Fetched(url, document, "cache")
         body, etag, lifetime = self._get(url, what, etag=None if cached is None else cached[1])
         if body is None:  # 304: the cached copy is still the document
             body = cached[0]
         document = _parse(body.encode("utf-8") if isinstance(body, str) else body, f"{what} at {url}")
+        until = _valid_for(document)
+        if until is not None:
+            lifetime = min(lifetime, until)
         if self.cache and lifetime:
             self.cache.put(url, body if isinstance(body, str) else body.decode("utf-8"), etag, lifetime)
         return Fetched(url, document, "network")
@@ -239,6 +247,22 @@ def _lifetime(headers: Iterable) -> timedelta:
     if match:
         return min(timedelta(seconds=int(match.group(1))), MAX_CACHE)
     return DEFAULT_CACHE
+
+
+def _valid_for(document: object) -> timedelta | None:
+    """How much longer a signed document (a status list, say) says it is valid, by its validUntil
+    (VC 1.1: expirationDate); zero once that has passed, None when it says nothing. A cached copy
+    is not kept past it: a verifier would otherwise hold an expired list while a fresh one is out."""
+    if not isinstance(document, dict):
+        return None
+    value, name = validity(document, "until")
+    if value is None:
+        return None
+    try:
+        left = parse_datetimez(value, name) - _now()
+    except DocumentError:
+        return None
+    return max(left, timedelta(0))
 
 
 def _now() -> datetime:

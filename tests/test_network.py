@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -56,6 +57,10 @@ class Hostile(BaseHTTPRequestHandler):
                     time.sleep(0.5)
             except OSError:
                 pass
+        elif path.startswith("/list-until-"):  # a list valid for the seconds its path says
+            until = datetime.now(timezone.utc) + timedelta(seconds=int(path.rsplit("-", 1)[1]))
+            body = {"id": path, "validUntil": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            self.send(200, json.dumps(body).encode(), Cache_Control="max-age=86400")
         elif path == "/loop":
             self.send(302, Location=f"http://127.0.0.1:{port}/loop")
         elif path == "/to-private":
@@ -133,6 +138,21 @@ def test_answers_are_cached_and_given_documents_win(hostile, tmp_path):
         assert json.loads(body) == {"id": "fine"} and etag == '"v1"' and fresh
         given = online.configured(documents={f"http://{hostile}/gone": b'{"id": "mine"}'})
         assert given.json(f"http://{hostile}/gone", "a document").document == {"id": "mine"}
+    finally:
+        cache.close()
+
+
+def test_a_cached_copy_is_not_kept_past_its_own_valid_until(hostile, tmp_path):
+    cache = HttpCache(SQLiteDatabase(str(tmp_path / "cache.sqlite")))
+    try:
+        online = fetcher(hostile, cache=cache)
+        url = f"http://{hostile}/list-until-2"
+        assert online.json(url, "a status list").source == "network"
+        assert online.json(url, "a status list").source == "cache"
+        expires = cache.db.query("SELECT expires_at FROM http_cache WHERE url = ?", (url,))[0][0]
+        assert datetime.fromisoformat(expires) <= datetime.now(timezone.utc) + timedelta(seconds=3)  # not a day
+        time.sleep(2.2)
+        assert online.json(url, "a status list").source == "network"  # expired: fetched afresh
     finally:
         cache.close()
 

@@ -322,7 +322,7 @@ def test_translations_are_complete_and_every_key_used_exists():
     assert checks and all(f"check_{name}" in EN for name in checks), checks - {k[6:] for k in EN}
     # Every reason code the verifier gives has its words in both languages (f-string codes too).
     codes |= {f"status.{s}" for s in ("revoked", "suspended", "compromised")}
-    codes |= {"proof.mismatch", "proof.key-not-issuers", "proof.undefined-terms", "proof.malformed",
+    codes |= {"proof.mismatch", "proof.key-not-issuers", "proof.undefined-terms", "proof.malformed", "proof.unknown-context",
               "key-history.compromised", "key-history.outside", "status.revoked-list", "status.list-refused",
               "endorsements.by", "endorsements.withdrawn"}
     assert codes and all(f"reason_{code}" in EN for code in codes), sorted(c for c in codes if f"reason_{c}" not in EN)
