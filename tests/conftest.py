@@ -40,6 +40,19 @@ def standards() -> Path:
     return STANDARDS
 
 
+@pytest.fixture(scope="module")
+def outside_verifier(tmp_path_factory):
+    """A registry elsewhere: an empty embedded store that knows none of the issuers it is shown."""
+    from registry.bootstrap import open_registry
+
+    tmp = tmp_path_factory.mktemp("outside")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env.update({"REGISTRY_HOME": str(tmp / "home"), "REGISTRY_KEYS": str(tmp / "keys")})
+    registry = open_registry(env)
+    yield registry
+    registry.close()
+
+
 # --- PostgreSQL ------------------------------------------------------------------------------------
 
 

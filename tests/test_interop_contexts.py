@@ -13,7 +13,6 @@ import sys
 
 import pytest
 
-from registry.bootstrap import open_registry
 from registry.vc import contexts, proofs
 from registry.vc.errors import ProofError
 
@@ -26,17 +25,6 @@ LIST_URL = f"{DCC}/statusLists/didkey-ed25519Signature2020"
 @pytest.fixture(scope="module")
 def fixtures(standards):
     return standards / "fixtures" / "dcc"
-
-
-@pytest.fixture(scope="module")
-def verifier(tmp_path_factory):
-    """A registry that knows none of these issuers (embedded store)."""
-    tmp = tmp_path_factory.mktemp("verifier")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    env.update({"REGISTRY_HOME": str(tmp / "home"), "REGISTRY_KEYS": str(tmp / "keys")})
-    registry = open_registry(env)
-    yield registry
-    registry.close()
 
 
 def load(fixtures, name: str) -> dict:
@@ -56,10 +44,10 @@ def outcomes(report) -> dict[str, str]:
     ("v1-ob303-eddsa-didkey.json", contexts.OB_V3P0, "eddsa-rdfc-2022"),
     ("v1-ob303-both-didkey.json", contexts.OB_V3P0, "all 2 proofs verified"),
 ])
-def test_vc_1_1_open_badges_of_another_issuer_are_valid(verifier, fixtures, name, context, suite):
+def test_vc_1_1_open_badges_of_another_issuer_are_valid(outside_verifier, fixtures, name, context, suite):
     document = load(fixtures, name)
     assert document["@context"][:2] == [contexts.VC_V1, context] and "issuanceDate" in document
-    report = verifier.queries.verify(document, offline=True)
+    report = outside_verifier.queries.verify(document, offline=True)
     assert report.verdict == "VALID", [(c.name, c.reason) for c in report.failures + report.unanswered]
     assert outcomes(report)["proof"] in ("pass", "warn") and suite in report.find("proof").reason
     schema = report.find("schema")
@@ -69,53 +57,53 @@ def test_vc_1_1_open_badges_of_another_issuer_are_valid(verifier, fixtures, name
     assert report.summary.issued == document["issuanceDate"]
 
 
-def test_ob_3_0_1_on_vc_1_1_under_did_web(verifier, fixtures):
+def test_ob_3_0_1_on_vc_1_1_under_did_web(outside_verifier, fixtures):
     """The 3.0.1 context and Data Integrity v2 are proven by the signature; the DCC's status list names
     itself by another URL than the one the credential gives, so the status is not established."""
     document = load(fixtures, "v1-ob301-eddsa-didweb-status.json")
     assert contexts.OB_V3P0_3_0_1 in document["@context"] and contexts.DATA_INTEGRITY_V2 in document["@context"]
     documents = given(fixtures, **{LEGACY_DID_URL: "did-legacy.json",
                                    f"{LIST_URL}/e5WK8CbZ1GjycuPombrj": "status-list-e5WK8CbZ1GjycuPombrj.json"})
-    report = verifier.queries.verify(document, documents, offline=True)
+    report = outside_verifier.queries.verify(document, documents, offline=True)
     assert outcomes(report)["proof"] in ("pass", "warn"), report.find("proof").reason
     assert outcomes(report)["key-history"] == "pass"  # listed as an assertion method of its DID document
     status = report.find("status")
     assert status.outcome == "indeterminate" and "names itself 'https://testing.dcconsortium.org/" in status.reason
     assert report.verdict == "INDETERMINATE"
 
-    without_did_document = verifier.queries.verify(document, offline=True)
+    without_did_document = outside_verifier.queries.verify(document, offline=True)
     assert without_did_document.verdict == "INDETERMINATE"
     assert without_did_document.find("proof").outcome == "indeterminate"
 
 
-def test_an_expired_vc_1_1_credential_is_invalid_by_its_expiration_date(verifier, fixtures):
+def test_an_expired_vc_1_1_credential_is_invalid_by_its_expiration_date(outside_verifier, fixtures):
     document = load(fixtures, "v1-ob302-ed25519-didkey-expired.json")
-    report = verifier.queries.verify(document, offline=True)
+    report = outside_verifier.queries.verify(document, offline=True)
     assert outcomes(report)["proof"] in ("pass", "warn")
     until = report.find("valid-until")
     assert until.outcome == "fail" and until.reason.startswith(f"expired at {document['expirationDate']}")
     assert report.verdict == "INVALID"
 
 
-def test_vc_2_0_credential_and_endorsement_of_another_issuer(verifier, fixtures):
+def test_vc_2_0_credential_and_endorsement_of_another_issuer(outside_verifier, fixtures):
     credential = load(fixtures, "v2-eddsa-didweb.json")
-    report = verifier.queries.verify(credential, given(fixtures, **{OIDF_DID_URL: "did-oidf.json"}), offline=True)
+    report = outside_verifier.queries.verify(credential, given(fixtures, **{OIDF_DID_URL: "did-oidf.json"}), offline=True)
     assert report.verdict == "VALID", [(c.name, c.reason) for c in report.failures + report.unanswered]
-    assert verifier.queries.verify(credential, offline=True).verdict == "INDETERMINATE"
+    assert outside_verifier.queries.verify(credential, offline=True).verdict == "INDETERMINATE"
 
     endorsement = load(fixtures, "v2-both-didkey-endorsement.json")
     assert "EndorsementCredential" in endorsement["type"]
-    assert verifier.queries.verify(endorsement, offline=True).verdict == "VALID"
+    assert outside_verifier.queries.verify(endorsement, offline=True).verdict == "VALID"
 
 
-def test_tampered_credential_and_tampered_status_list_are_invalid(verifier, fixtures):
-    tampered = verifier.queries.verify(load(fixtures, "v2-ed25519-didkey-tampered.json"), offline=True)
+def test_tampered_credential_and_tampered_status_list_are_invalid(outside_verifier, fixtures):
+    tampered = outside_verifier.queries.verify(load(fixtures, "v2-ed25519-didkey-tampered.json"), offline=True)
     assert tampered.verdict == "INVALID" and "signature does not match" in tampered.find("proof").reason
 
     document = load(fixtures, "v2-ed25519-didkey-tampered-status-list.json")
     url = document["credentialStatus"]["statusListCredential"]
     assert url == f"{LIST_URL}/tampered"
-    report = verifier.queries.verify(document, given(fixtures, **{url: "status-list-tampered.json"}), offline=True)
+    report = outside_verifier.queries.verify(document, given(fixtures, **{url: "status-list-tampered.json"}), offline=True)
     status = report.find("status")
     assert status.outcome == "fail" and "does not verify" in status.reason
     assert report.verdict == "INVALID"

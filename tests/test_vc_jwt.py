@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from registry.bootstrap import open_registry
 from registry.vc import did, openbadges
 from test_pages import SQLITE_ONLY, Site
 
@@ -83,16 +82,6 @@ def token(document: dict, key, alg: str, **header) -> str:
 
 
 @pytest.fixture(scope="module")
-def verifier(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("jwt")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    env.update({"REGISTRY_HOME": str(tmp / "home"), "REGISTRY_KEYS": str(tmp / "keys")})
-    registry = open_registry(env)
-    yield registry
-    registry.close()
-
-
-@pytest.fixture(scope="module")
 def keys():
     return {"ed": ed25519.Ed25519PrivateKey.generate(), "ec": ec.generate_private_key(ec.SECP256R1()),
             "rsa": rsa.generate_private_key(public_exponent=65537, key_size=2048)}
@@ -106,18 +95,18 @@ def web_did_document(keys) -> bytes:
         "assertionMethod": [f"{WEB_DID}#es"]}).encode()
 
 
-def verify(verifier, jwt: str, documents: dict | None = None):
-    return verifier.queries.verify(jwt, documents or {}, offline=True)
+def verify(outside_verifier, jwt: str, documents: dict | None = None):
+    return outside_verifier.queries.verify(jwt, documents or {}, offline=True)
 
 
 def said(report) -> list[tuple[str, str]]:
     return [(c.name, c.reason) for c in report.failures + report.unanswered]
 
 
-def test_eddsa_under_a_did_key_is_valid(verifier, keys):
+def test_eddsa_under_a_did_key_is_valid(outside_verifier, keys):
     issuer = did.did_key(keys["ed"].public_key().public_bytes_raw())
     kid = f"{issuer}#{issuer[len('did:key:'):]}"
-    report = verify(verifier, token(credential(issuer), keys["ed"], "EdDSA", kid=kid))
+    report = verify(outside_verifier, token(credential(issuer), keys["ed"], "EdDSA", kid=kid))
     assert report.verdict == "VALID", said(report)
     proof = report.find("proof")
     assert proof.outcome == "pass" and proof.reason.startswith("VC-JWT (EdDSA, VC 2.0, credential in the payload) "
@@ -126,48 +115,48 @@ def test_eddsa_under_a_did_key_is_valid(verifier, keys):
     assert report.summary.name == "Teamwork"
 
 
-def test_es256_by_kid_in_a_did_web_document(verifier, keys):
+def test_es256_by_kid_in_a_did_web_document(outside_verifier, keys):
     jwt = token(credential(WEB_DID), keys["ec"], "ES256", kid="#es")  # relative to the issuer's DID
-    report = verify(verifier, jwt, {WEB_DID_URL: web_did_document(keys)})
+    report = verify(outside_verifier, jwt, {WEB_DID_URL: web_did_document(keys)})
     assert report.verdict == "VALID", said(report)
     assert f"signed by {WEB_DID}#es verified" in report.find("proof").reason
-    unreachable = verify(verifier, jwt)
+    unreachable = verify(outside_verifier, jwt)
     assert unreachable.verdict == "INDETERMINATE" and unreachable.find("proof").outcome == "indeterminate"
 
 
-def test_a_key_in_the_header_counts_only_as_the_issuer_publishes_it(verifier, keys):
+def test_a_key_in_the_header_counts_only_as_the_issuer_publishes_it(outside_verifier, keys):
     listed = token(credential(WEB_DID), keys["ec"], "ES256", jwk=public_jwk(keys["ec"]))
-    assert verify(verifier, listed, {WEB_DID_URL: web_did_document(keys)}).verdict == "VALID"
+    assert verify(outside_verifier, listed, {WEB_DID_URL: web_did_document(keys)}).verdict == "VALID"
     stranger = ec.generate_private_key(ec.SECP256R1())
     forged = token(credential(WEB_DID), stranger, "ES256", jwk=public_jwk(stranger))
-    report = verify(verifier, forged, {WEB_DID_URL: web_did_document(keys)})
+    report = verify(outside_verifier, forged, {WEB_DID_URL: web_did_document(keys)})
     assert report.verdict == "INVALID" and "is not an assertion method of did:web:issuer.example" in report.find("proof").reason
     # The attacker names a key of its own DID: a key, but not the issuer's.
     other = did.did_key(keys["ed"].public_key().public_bytes_raw())
     kid_elsewhere = token(credential(WEB_DID), keys["ed"], "EdDSA", kid=f"{other}#{other[8:]}")
-    report = verify(verifier, kid_elsewhere, {WEB_DID_URL: web_did_document(keys)})
+    report = verify(outside_verifier, kid_elsewhere, {WEB_DID_URL: web_did_document(keys)})
     assert report.verdict == "INVALID" and f"not of issuer {WEB_DID}" in report.find("proof").reason
 
 
-def test_rs256_for_an_https_issuer(verifier, keys):
+def test_rs256_for_an_https_issuer(outside_verifier, keys):
     in_header = token(credential(HTTPS_ISSUER), keys["rsa"], "RS256", jwk=public_jwk(keys["rsa"]))
-    report = verify(verifier, in_header)
+    report = verify(outside_verifier, in_header)
     assert report.verdict == "VALID", said(report)  # as 1EdTech accepts it, said to be weaker
     assert report.find("proof").outcome == "warn" and "only that the signer holds that key" in report.find("proof").reason
     assert report.find("issuer-match").outcome == "warn"
 
     jwks = json.dumps({"keys": [{**public_jwk(keys["rsa"]), "kid": "rsa-1"}]}).encode()
     by_kid = token(credential(HTTPS_ISSUER), keys["rsa"], "RS256", kid=f"{JWKS_URL}#rsa-1")
-    report = verify(verifier, by_kid, {JWKS_URL: jwks})
+    report = verify(outside_verifier, by_kid, {JWKS_URL: jwks})
     assert report.verdict == "VALID", said(report)
     assert report.find("issuer-match").reason.startswith(f"the key {JWKS_URL}#rsa-1 is published on the issuer's own host")
 
     elsewhere = token(credential(HTTPS_ISSUER), keys["rsa"], "RS256", kid="https://keys.attacker.example/k.json")
-    report = verify(verifier, elsewhere, {"https://keys.attacker.example/k.json": json.dumps(public_jwk(keys["rsa"])).encode()})
+    report = verify(outside_verifier, elsewhere, {"https://keys.attacker.example/k.json": json.dumps(public_jwk(keys["rsa"])).encode()})
     assert report.verdict == "INVALID" and "is not on the host of issuer" in report.find("proof").reason
 
 
-def test_vc_1_1_token_with_the_credential_in_the_vc_claim(verifier, keys):
+def test_vc_1_1_token_with_the_credential_in_the_vc_claim(outside_verifier, keys):
     """As VC 1.1 implementations write it: the vc claim leaves out what the claims say."""
     issuer = did.did_key(keys["ed"].public_key().public_bytes_raw())
     vc = {"@context": ["https://www.w3.org/2018/credentials/v1", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json"],
@@ -177,7 +166,7 @@ def test_vc_1_1_token_with_the_credential_in_the_vc_claim(verifier, keys):
     jwt = sign({"alg": "EdDSA", "kid": f"{issuer}#{issuer[8:]}"},
                {"vc": vc, "iss": issuer, "sub": LEARNER, "jti": "urn:uuid:0b3e7c1f-2222-4b3e-9a52-5d1c3a7e0f2b", "nbf": NBF},
                keys["ed"])
-    report = verify(verifier, jwt)
+    report = verify(outside_verifier, jwt)
     assert report.verdict == "VALID", said(report)
     assert "VC-JWT (EdDSA, VC 1.1, credential in the vc claim)" in report.find("proof").reason
     assert report.credential_id == "urn:uuid:0b3e7c1f-2222-4b3e-9a52-5d1c3a7e0f2b"
@@ -196,43 +185,43 @@ def test_vc_1_1_token_with_the_credential_in_the_vc_claim(verifier, keys):
     (lambda d, c, h: h.pop("kid"), "neither kid nor jwk"),
     (lambda d, c, h: h.update(alg="ES256"), "alg ES256 does not suit the key"),
 ])
-def test_every_wrong_token_is_invalid_for_its_reason(verifier, keys, change, reason):
+def test_every_wrong_token_is_invalid_for_its_reason(outside_verifier, keys, change, reason):
     issuer = did.did_key(keys["ed"].public_key().public_bytes_raw())
     document = credential(issuer)
     header = {"alg": "EdDSA", "typ": "JWT", "kid": f"{issuer}#{issuer[8:]}"}
     claims = claims_for(document)
     change(document, claims, header)
-    report = verify(verifier, sign(header, {**document, **claims}, keys["ed"]))
+    report = verify(outside_verifier, sign(header, {**document, **claims}, keys["ed"]))
     assert report.verdict == "INVALID" and any(reason in c.reason for c in report.failures), said(report)
 
 
-def test_tampered_private_weak_and_expired_tokens(verifier, keys):
+def test_tampered_private_weak_and_expired_tokens(outside_verifier, keys):
     issuer = did.did_key(keys["ed"].public_key().public_bytes_raw())
     kid = f"{issuer}#{issuer[8:]}"
     header, body, signature = token(credential(issuer), keys["ed"], "EdDSA", kid=kid).split(".")
     payload = json.loads(base64.urlsafe_b64decode(body + "=="))
     payload["name"] = "Something else"
-    tampered = verify(verifier, f"{header}.{b64(json.dumps(payload).encode())}.{signature}")
+    tampered = verify(outside_verifier, f"{header}.{b64(json.dumps(payload).encode())}.{signature}")
     assert tampered.verdict == "INVALID" and "signature does not match" in tampered.find("proof").reason
 
     private = {**public_jwk(keys["rsa"]), "d": "AQAB"}
-    leaked = verify(verifier, token(credential(HTTPS_ISSUER), keys["rsa"], "RS256", jwk=private))
+    leaked = verify(outside_verifier, token(credential(HTTPS_ISSUER), keys["rsa"], "RS256", jwk=private))
     assert leaked.verdict == "INVALID" and "holds a private key" in leaked.find("proof").reason
 
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    weak = verify(verifier, token(credential(HTTPS_ISSUER), small, "RS256", jwk=public_jwk(small)))
+    weak = verify(outside_verifier, token(credential(HTTPS_ISSUER), small, "RS256", jwk=public_jwk(small)))
     assert weak.verdict == "INVALID" and "at least 2048" in weak.find("proof").reason
 
     # exp sets validUntil when the credential has none (OB 3.0 section 8.2.4.1)
     document = credential(issuer)
     expiring = sign({"alg": "EdDSA", "kid": kid}, {**document, **claims_for(document), "exp": NBF + 60}, keys["ed"])
-    report = verify(verifier, expiring)
+    report = verify(outside_verifier, expiring)
     assert report.verdict == "INVALID" and report.find("valid-until").reason.startswith("expired at 2025-01-01T00:01:00Z")
 
 
-def test_the_1edtech_token_without_a_key_is_read_and_refused(verifier, standards):
+def test_the_1edtech_token_without_a_key_is_read_and_refused(outside_verifier, standards):
     jwt = (standards / "fixtures" / "1edtech" / "simple.jwt").read_text()
-    report = verify(verifier, jwt)
+    report = verify(outside_verifier, jwt)
     assert report.verdict == "INVALID"
     assert report.find("proof").reason == "the JOSE header has neither kid nor jwk: there is no key to check the signature with"
     assert report.credential_id == "http://example.edu/credentials/3732"

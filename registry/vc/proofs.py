@@ -98,7 +98,7 @@ def hash_data(proof_config: dict, unsecured_document: dict, document_canon: str 
 
 
 @lru_cache(maxsize=4096)
-def _proof_hash(proof_config_json: str, contexts_generation: int) -> bytes:
+def _proof_hash(proof_config_json: str, _contexts_generation: int) -> bytes:
     """sha256 of a proof configuration's canonical N-Quads. Configurations repeat (a batch signed in
     one second, a key's status lists), and equal JSON means equal canonical form."""
     return hashlib.sha256(canonical_nquads(json.loads(proof_config_json)).encode("utf-8")).digest()
