@@ -133,6 +133,20 @@ def test_verify_reports_valid_and_each_check(api):
     assert_problem(api.client.post("/verify", json=["not", "an", "object"]), 422)
 
 
+def test_moments_out_of_range_are_refused_naming_the_field(api):
+    acme = api.register("acme")
+    badge = api.define(acme)
+    beyond = "9999-12-31T23:59:59-23:59"  # year 10000 in UTC
+    issued = api.issue(acme, badge, LEARNER_DID)["id"]
+    for path in ("/endorsements?of=acme&at=", "/trust/anchors?at=", "/trust/paths?from=acme&to=acme&at=",
+                 f"/credentials/{issued}/status?at="):
+        assert_problem(api.client.get(path + beyond.replace("+", "%2B")), 400, field="at", detail="out of range")
+    before = api.registry.store.max_position()
+    refused = api.post("/credentials", {"recipient": LEARNER_DID, "achievement": badge, "valid_until": beyond}, acme)
+    assert refused.status_code in (400, 422) and "out of range" in refused.json()["detail"], refused.text
+    assert api.registry.store.max_position() == before  # nothing stored
+
+
 def test_event_feed_pages_every_event_in_log_order_without_secrets(api):
     acme = api.register("acme")
     api.issue(acme, api.define(acme), "ada@example.org")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -236,10 +237,32 @@ def test_init_creates_the_store_and_the_keystore(cli):
     result = cli.ok("init")
     assert "registry ready" in result.out and "SQLite" in result.out
     assert (cli.dir / "home" / "registry.sqlite").is_file()
+    # Readable by the owner only, like the keystore: it holds API-key hashes and stored answers.
+    assert stat.S_IMODE((cli.dir / "home").stat().st_mode) == 0o700
+    assert stat.S_IMODE((cli.dir / "home" / "registry.sqlite").stat().st_mode) == 0o600
     assert (cli.dir / "keys" / "keystore.json").is_file()
     data = cli.ok("init", "--json").json()
     assert data["keys"] == str(cli.dir / "keys")
     assert cli.position() == 0
+
+
+def test_a_store_an_earlier_version_left_readable_is_made_private(cli):
+    cli.ok("init")
+    database = cli.dir / "home" / "registry.sqlite"
+    database.chmod(0o644)
+    cli.ok("issuer", "list")
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def test_moments_out_of_range_are_refused_in_one_line(acme):
+    cli = acme
+    badge = define(cli, "Teamwork")
+    # 23:59 behind UTC on the last day of year 9999 is in year 10000 in UTC
+    cli.refused("issue", "--achievement", badge, "--recipient", LEARNER_DID,
+                "--valid-until", "9999-12-31T23:59:59-23:59", match="out of range (years 1 to 9999 in UTC)")
+    issued = cli.ok("issue", "--achievement", badge, "--recipient", LEARNER_DID).out.strip()
+    cli.refused("status", issued, "--at", "9999-12-31T23:59:59-23:59", match="--at")
+    cli.refused("endorsements", "--of", "acme", "--at", "0001-01-01T00:00:00+01:00", match="out of range")
 
 
 @ANY_STORE

@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -520,6 +520,11 @@ def _record(notification: Any) -> EventRecord:
 def _aware(at: datetime | None) -> datetime | None:
     if at is not None and (at.tzinfo is None or at.utcoffset() is None):
         raise InputError("at", "a moment needs an offset, e.g. 2026-05-01T12:00:00Z")
+    if at is not None:
+        try:
+            at.astimezone(timezone.utc)
+        except OverflowError:  # 9999-12-31T23:59:59-23:59 is in year 10000 in UTC
+            raise InputError("at", f"{at.isoformat()} is out of range (years 1 to 9999 in UTC)") from None
     return at
 
 

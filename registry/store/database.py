@@ -18,7 +18,7 @@ import psycopg
 import psycopg.sql
 
 from registry.errors import ConfigurationError
-from registry.store.settings import StoreSettings
+from registry.store.settings import StoreSettings, prepare_sqlite
 
 # SQLite: how long a statement waits for the file's write lock (commands hold it briefly).
 SQLITE_BUSY_SECONDS = 30.0
@@ -141,7 +141,7 @@ class PostgresDatabase(Database):
 def open_database(settings: StoreSettings) -> Database:
     """A connection to the database the event store lives in."""
     if settings.database == "sqlite":
-        settings.home.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite(settings)
         return SQLiteDatabase(str(settings.sqlite_path))
     kwargs: dict[str, Any] = {
         "dbname": settings.pg_dbname, "host": settings.pg_host, "port": settings.pg_port,

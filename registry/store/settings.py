@@ -140,7 +140,7 @@ def eventsourcing_env(settings: StoreSettings) -> dict[str, str]:
         "CREATE_TABLE": "y" if settings.create_tables else "n",
     }
     if settings.database == "sqlite":
-        settings.home.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite(settings)
         env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
         env["SQLITE_DBNAME"] = str(settings.sqlite_path)
         return env
@@ -155,6 +155,21 @@ def eventsourcing_env(settings: StoreSettings) -> dict[str, str]:
     if settings.pg_schema:
         env["POSTGRES_SCHEMA"] = settings.pg_schema
     return env
+
+
+def prepare_sqlite(settings: StoreSettings) -> None:
+    """The SQLite file readable by its owner only, like the keystore: it holds API-key hashes and
+    stored answers. A data directory the registry creates is 0700; SQLite gives its -wal and -shm
+    files the database file's permissions."""
+    if not settings.home.exists():
+        settings.home.mkdir(parents=True, mode=0o700)
+    path = settings.sqlite_path
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(descriptor).st_mode & 0o077:
+            os.fchmod(descriptor, 0o600)  # a file an earlier version created 0644
+    finally:
+        os.close(descriptor)
 
 
 def describe(settings: StoreSettings) -> str:

@@ -40,9 +40,13 @@ def parse_datetimez(value: object, what: str = "date-time") -> datetime:
             f"{what} {value!r} is not an ISO 8601 date-time with an offset (e.g. 2024-01-31T12:00:00Z)"
         )
     try:
-        return datetime.fromisoformat(value.upper())
+        moment = datetime.fromisoformat(value.upper())
+        moment.astimezone(timezone.utc)  # 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
     except ValueError as exc:
         raise DocumentError(f"{what} {value!r} is not a valid date-time: {exc}") from None
+    except OverflowError:
+        raise DocumentError(f"{what} {value!r} is out of range (years 1 to 9999 in UTC)") from None
+    return moment
 
 
 def is_vc_1_1(document: dict) -> bool:
@@ -137,7 +141,11 @@ def refuse_unsafe(document: object, what: str) -> None:
 
 def xsd_datetime(moment: datetime) -> str:
     """Seconds precision with Z: the form OB examples and the W3C vectors use."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:  # a moment given from outside, e.g. 9999-12-31T23:59:59-23:59
+        raise DocumentError(f"{moment.isoformat()} is out of range (years 1 to 9999 in UTC)") from None
+    return utc.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def document_text(document: dict) -> str:
