@@ -412,6 +412,14 @@ def test_bad_achievement_input(acme):
                   {"name": "x", "description": "d", "criteria": {"narrative": "n"}, "undefinedTerm": 1},
                   ["not", "an", "object"]):
         cli.refused("achievement", "define", "--issuer", "acme", "--file", cli.write("wrong.json", wrong))
+    for text, said in (("[" * 5000 + "]" * 5000, "nested more than 64 levels"),
+                       ('{"name": "x", "name": "y", "description": "d", "criteria": {"narrative": "n"}}',
+                        "'name' appears twice"),
+                       ('{"name": "x", "description": "d", "criteria": {"narrative": "n"}, "n": 1e999}', "out of range"),
+                       ('{"name": NaN}', "NaN is not a JSON value")):
+        cli.refused("achievement", "define", "--issuer", "acme", "--file", cli.write("hostile.json", text), match=said)
+        verified = cli("verify", cli.dir / "hostile.json")  # a file that is no credential: INVALID
+        assert verified.code == 1 and said in verified.out and verified.err == "", verified
     big = {"name": "x", "description": "d" * (256 * 1024), "criteria": {"narrative": "n"}}
     cli.refused("achievement", "define", "--issuer", "acme", "--file", cli.write("big.json", big),
                 match="larger than")

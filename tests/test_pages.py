@@ -241,7 +241,7 @@ def test_verify_reports_valid_and_invalid_credentials_and_refuses_what_is_not_on
     assert re.findall(r'<tr class="outcome-fail" data-check="([\w-]+)">', response.text) == ["proof"]
     assert json.dumps(tampered).replace('"', "&#34;")[:40] in response.text  # the pasted text stays
     for body, message in (({"document": "  "}, "Paste a credential or choose a file first."),
-                          ({"document": "{nope"}, "This is not JSON: Expecting property name")):
+                          ({"document": "{nope"}, "This is not JSON: malformed JSON at line 1 column 2: Expecting property name")):
         response = demo.client.post("/pages/verify", files={"file": ("", b"", "application/octet-stream")}, data=body)
         assert response.status_code == 400 and message in response.text, response.text[:300]
     response = demo.client.post("/pages/verify", files={"file": ("c.json", b"\xff\xfe{", "application/json")})

@@ -18,6 +18,7 @@ from registry.api.endorsements import EndorsementController
 from registry.api.events import EventController, Streaming
 from registry.api.issuers import IssuerController
 from registry.api.pages import pages_router, template_config
+from registry.api.http import screen
 from registry.api.problems import HANDLERS
 from registry.api.reading import HANDLERS as READ_SIDE
 from registry.bootstrap import Registry, open_registry
@@ -43,6 +44,7 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
         state=State({"queries": registry.queries}),
         template_config=template_config(),
         exception_handlers=HANDLERS,
+        before_request=screen,
         request_max_body_size=MAX_DOCUMENT_BYTES,
         on_shutdown=[registry.close] if owns_registry else [],
         openapi_config=OpenAPIConfig(

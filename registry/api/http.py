@@ -5,6 +5,7 @@ Controllers get `commands`, `queries` and `access` injected; they translate, the
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from registry.access import Access, Principal, check_key, request_hash
 from registry.api.problems import PROBLEM, Problem
 from registry.commands import Actor
 from registry.errors import InputError
+from registry.vc import json_text
 
 JSON = "application/json"
 LD_JSON = "application/ld+json"
@@ -27,6 +29,35 @@ VC_LD_JSON = "application/vc+ld+json"
 SHORT_CACHE = "public, max-age=300"
 IMMUTABLE = "public, max-age=31536000, immutable"
 CURSOR_PATTERN = r"^[0-9]{1,15}$"
+
+
+# --- what every request must be ----------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_RAW_CONTROL = re.compile(rb"%(?:[01][0-9A-Fa-f]|7[Ff])|[\x00-\x1f\x7f]")
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def screen(request: Request) -> None:
+    """Before any handler: refuse what no store can hold and no decoder should meet. Control
+    characters (NUL above all: PostgreSQL text cannot hold it) in the path or a query parameter,
+    and a body that is not JSON as `registry.vc.json_text` reads it (nested too deep, a name twice
+    in one object, a number out of range). The raw query string is searched first: the hot status
+    read pays one regular-expression scan of a short string."""
+    if _CONTROL.search(request.scope["path"]):
+        raise InputError("path", "contains a control character (such as NUL)")
+    raw = request.scope.get("query_string", b"")
+    if raw and _RAW_CONTROL.search(raw):
+        for name, value in request.query_params.multi_items():
+            if _CONTROL.search(name) or _CONTROL.search(str(value)):
+                raise InputError(name, "contains a control character (such as NUL)")
+    if request.method in ("POST", "PUT", "PATCH") and not request.headers.get("content-type", "").startswith(_FORMS):
+        body = await request.body()
+        try:
+            if body:  # an empty body is the handler's to accept or refuse
+                json_text.check(body)
+        except json_text.JsonTextError as exc:
+            raise InputError("body", f"not valid JSON: {exc}") from None
 
 
 # --- authentication ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from registry.commands import MAX_DOCUMENT_BYTES, Actor, Written
 from registry.errors import InputError
+from registry.vc import json_text
 from registry.vc.errors import DocumentError
 from registry.vc.openbadges import parse_datetimez
 
@@ -43,9 +44,9 @@ def read_json(path: str, limit: int = MAX_DOCUMENT_BYTES) -> object:
 
 def parse_json(text: str, path: str) -> object:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        return json_text.loads(text)
+    except json_text.JsonTextError as exc:
+        raise DocumentError(f"{path}: {exc}") from None
 
 
 def written(args, result: Written, out: str | None = None) -> int:

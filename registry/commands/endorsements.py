@@ -14,7 +14,7 @@ from registry.commands.results import Written
 from registry.domain import DomainError, Endorsement, NotAuthorised
 from registry.domain.identity import endorsement_id
 from registry.settings import Config
-from registry.vc import openbadges, proofs, schema
+from registry.vc import json_text, openbadges, proofs, schema
 from registry.vc.errors import DocumentError, ProofError
 from registry.vc.multikey import decode_public_key
 from registry.vc.openbadges import document_text, xsd_datetime
@@ -119,10 +119,7 @@ class EndorsementCommands:
 
 
 def _parse_object(text: str) -> dict:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    document = json_text.loads(text)
     if not isinstance(document, dict):
         raise DocumentError(f"expected a JSON object, got {type(document).__name__}")
     return document

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import re
 from datetime import datetime, timezone
 from typing import Literal, Union
@@ -27,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.exceptions import InvalidTokenError, PyJWKError
 
-from registry.vc import multikey
+from registry.vc import json_text, multikey
 from registry.vc.errors import DocumentError
 from registry.vc.openbadges import is_vc_1_1, parse_datetimez, validity
 
@@ -62,7 +61,7 @@ def parse(token: str) -> Jws:
     if not is_compact(token):
         raise DocumentError("not a compact JWS (three base64url parts separated by '.')")
     try:
-        declared = json.loads(base64.urlsafe_b64decode(token.split(".", 1)[0] + "=="))
+        declared = json_text.loads(base64.urlsafe_b64decode(token.split(".", 1)[0] + "=="))
     except (ValueError, UnicodeDecodeError) as exc:
         raise DocumentError(f"the JOSE header is not base64url JSON: {exc}") from None
     if isinstance(declared, dict) and "crit" in declared:
@@ -75,8 +74,8 @@ def parse(token: str) -> Jws:
     except InvalidTokenError as exc:
         raise DocumentError(f"the JWS cannot be read: {exc}") from None
     try:
-        claims = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+        claims = json_text.loads(payload)
+    except ValueError as exc:
         raise DocumentError(f"the JWT payload is not JSON: {exc}") from None
     if not isinstance(claims, dict):
         raise DocumentError(f"the JWT payload must be a JSON object, got {type(claims).__name__}")

@@ -3,8 +3,6 @@ verification report the registry's own use case gives, shown as a person reads i
 
 from __future__ import annotations
 
-import json
-
 import anyio.to_thread
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -15,7 +13,7 @@ from registry.api.pages.i18n import Translator
 from registry.api.pages.rendering import PREFIX, language_of, page
 from registry.commands import MAX_DOCUMENT_BYTES
 from registry.projections import Queries
-from registry.vc import vc_jwt
+from registry.vc import json_text, vc_jwt
 
 
 @get(f"{PREFIX}/verify", sync_to_thread=False, include_in_schema=False)
@@ -59,9 +57,9 @@ def parse(text: str, translate: Translator) -> tuple[object, str | None]:
     if vc_jwt.is_compact(text):  # a VC-JWT, as OB 3.0's JSON Web Token Proof Format writes it
         return text.strip(), None
     try:
-        return json.loads(text), None
-    except json.JSONDecodeError as exc:
-        return None, translate("verify_not_json", error=f"{exc.msg} (line {exc.lineno}, column {exc.colno})")
+        return json_text.loads(text), None
+    except json_text.JsonTextError as exc:
+        return None, translate("verify_not_json", error=str(exc))
 
 
 def issuer_slug(queries: Queries, did: str | None) -> str | None:
