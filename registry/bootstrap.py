@@ -21,7 +21,7 @@ from registry.commands.status_lists import StatusListCommands
 from registry.commands.trust import TrustCommands
 from registry.keystore import Keystore
 from registry.network import Fetcher, HttpCache
-from registry.projections import PROJECTIONS, Queries, ReadModel
+from registry.projections import Queries, ReadModel
 from registry.settings import Settings
 from registry.store import (
     EventStore,
@@ -56,8 +56,7 @@ class Registry:
         self.queries.fresh()
         if app_role:
             grant_application_role(self.store, app_role)
-            tables = ["projection_positions", "http_cache", *ACCESS_TABLES,
-                      *(t for p in PROJECTIONS for t in p.tables)]
+            tables = [*self.queries.read_model.tables, "http_cache", *ACCESS_TABLES]
             grant_tables(self.store, app_role, dict.fromkeys(tables, "SELECT, INSERT, UPDATE, DELETE"))
         return rebuilt
 

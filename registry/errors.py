@@ -6,6 +6,7 @@ CLI exit codes); anything not listed here is a fault of the registry itself, nev
 - `registry.vc.errors.DocumentError`: a document (credential, achievement, list) is unacceptable.
 - `registry.store.ConflictError`: concurrent writes kept colliding; nothing was stored.
 - `registry.access.AccessError`: authentication, rate limits and idempotency keys.
+- `Unavailable`: the answer cannot be given now, through no fault of the caller.
 """
 
 from __future__ import annotations
@@ -24,3 +25,14 @@ class InputError(Exception):
 class ConfigurationError(InputError):
     """The environment the registry was started with is unusable (a setting, the keystore, the
     database): the operator's to fix, reported before any command runs."""
+
+
+class Unavailable(Exception):
+    """The registry cannot give this answer now, through no fault of the caller: its database is
+    unreachable (ask again after `retry_after` seconds), or an event the answer depends on could not
+    be applied to the read models (quarantined; no retry helps until an operator rebuilds). HTTP
+    503; the command line exits 75 (EX_TEMPFAIL)."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -5,6 +5,8 @@
 - input that cannot be used: 400 (a parameter, a header, malformed JSON) or 422 (a well-formed body
   or document the registry refuses), with the field;
 - access (registry.access): 401, 429, or the idempotency key's 409/422;
+- the answer cannot be given now (`Unavailable`): 503; when the database is out of reach (a
+  restarting PostgreSQL, a SQLite write lock that stayed taken) with Retry-After;
 - anything else is the registry's own fault: 500 with an opaque `problem_id`, under which the
   traceback is logged. It is never reported as the user's mistake.
 
@@ -24,8 +26,8 @@ from litestar.exceptions import HTTPException, SerializationException, Validatio
 
 from registry.access import AccessError
 from registry.domain import AlreadyExists, DomainError, InvalidTransition, NotAuthorised, NotFound
-from registry.errors import InputError
-from registry.store import ConflictError
+from registry.errors import InputError, Unavailable
+from registry.store import ConflictError, is_outage, unavailable
 from registry.vc.errors import DocumentError
 
 PROBLEM = "application/problem+json"
@@ -65,6 +67,11 @@ def classify(request: Request, exc: Exception) -> Classified:
         return Classified(422, str(exc))
     if isinstance(exc, AccessError):
         return Classified(exc.status, str(exc))
+    if isinstance(exc, Unavailable):
+        return _unavailable(exc)
+    if is_outage(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return _unavailable(unavailable(exc))
     if isinstance(exc, ValidationException):
         return _validation(exc)
     if isinstance(exc, HTTPException):
@@ -77,6 +84,11 @@ def classify(request: Request, exc: Exception) -> Classified:
               exc_info=exc)
     return Classified(500, f"the registry failed to answer; the error was logged as problem {problem_id}",
                       problem_id=problem_id)
+
+
+def _unavailable(exc: Unavailable) -> Classified:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return Classified(503, str(exc), headers=headers)
 
 
 def _domain_status(exc: DomainError) -> int:

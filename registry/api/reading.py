@@ -49,7 +49,9 @@ def trust_anchors(queries: NamedDependency[Queries], at: At = None) -> list[dict
 
 
 @get("/projections", sync_to_thread=True, responses=READ_PROBLEMS, tags=["projections"],
-     summary="Each read model's position in the event log and how far it lags")
+     summary="Each read model's position in the event log, how far it lags, and the events it quarantined",
+     description="An event a projection could not apply is passed over and listed here with the reason; "
+                 "answers about its aggregate are withheld (503) until an operator rebuilds the projection.")
 def projection_positions(queries: NamedDependency[Queries]) -> list[dict[str, Any]]:
     return [msgspec.to_builtins(p) for p in queries.projection_status()]
 

@@ -4,6 +4,8 @@ the command and maps what went wrong to one line on stderr and an exit status:
 
 - 1: the answer is "invalid" or "none" (verify, status, trust path, keys, endorsements);
 - 2: bad input or usage, or a command the registry's rules refuse; nothing was stored;
+- 75 (EX_TEMPFAIL): the answer cannot be given now (the database is out of reach, or an event it
+  depends on was quarantined); try again, or ask the operator;
 - 70 (EX_SOFTWARE): a fault of the registry itself; its traceback is logged under a problem id
   in <REGISTRY_HOME>/registry.log, never blamed on the user."""
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from registry.cli.parser import UsageError, build, expand
 
 INTERNAL_ERROR = 70
+UNAVAILABLE = 75
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,9 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     from registry.bootstrap import open_registry
     from registry.commands import CustodyError
     from registry.domain import DomainError
-    from registry.errors import InputError
+    from registry.errors import InputError, Unavailable
     from registry.projections import ReadStoreError
-    from registry.store import ConflictError
+    from registry.store import ConflictError, is_outage, unavailable
     from registry.vc.errors import DocumentError
 
     registry = None
@@ -47,9 +50,15 @@ def main(argv: list[str] | None = None) -> int:
             ReadStoreError) as exc:
         print(f"registry: {exc}", file=sys.stderr)
         return 2
+    except Unavailable as exc:
+        print(f"registry: {exc}", file=sys.stderr)
+        return UNAVAILABLE
     except BrokenPipeError:
         return 0
     except Exception as exc:
+        if is_outage(exc):
+            print(f"registry: {unavailable(exc)}", file=sys.stderr)
+            return UNAVAILABLE
         print(f"registry: {internal_error(exc)}", file=sys.stderr)
         return INTERNAL_ERROR
     finally:

@@ -18,7 +18,8 @@ NAMES = [p.name for p in PROJECTIONS]
 
 def register(grammar) -> None:
     group = grammar.group("projections", "read models: positions, rebuild, worker")
-    grammar.command("status", "each projection's position and lag behind the event log", status, group)
+    grammar.command("status", "each projection's position, lag behind the event log, and the events it "
+                    "quarantined (could not apply)", status, group)
     p = grammar.command("rebuild", "drop a projection's tables (all with no NAME) and replay the log", rebuild, group)
     p.add_argument("name", nargs="?", choices=NAMES)
     p.add_argument("--batch-size", type=int, default=1000, help="notifications per transaction")
@@ -32,8 +33,13 @@ def register(grammar) -> None:
 
 def status(registry, args) -> int:
     found = registry.queries.projection_status()
-    emit(args, "\n".join(f"{s.name}\tposition {s.position}\tlag {s.lag}" for s in found),
-         msgspec.to_builtins(found))
+    lines = []
+    for s in found:
+        lines.append(f"{s.name}\tposition {s.position}\tlag {s.lag}"
+                     + (f"\tquarantined {len(s.quarantined)}" if s.quarantined else ""))
+        lines.extend(f"  quarantined at position {q.position}: {q.topic.rsplit(':', 1)[-1]} of {q.originator_id}: "
+                     f"{q.reason}" for q in s.quarantined)
+    emit(args, "\n".join(lines), msgspec.to_builtins(found))
     return 0
 
 

@@ -20,7 +20,7 @@ from uuid import UUID
 import msgspec
 
 from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer, NotFound
-from registry.errors import InputError
+from registry.errors import InputError, Unavailable
 from registry.network import Fetcher
 from registry.projections import credentials, directory, endorsements, issuer_keys, trust, trust_anchors
 from registry.projections.credentials import CredentialStatus
@@ -110,12 +110,28 @@ class Queries:
         self.store = read_model.store
         self.db = read_model.db
         self.config = config
-        self._verifier = Verifier(self.store, self.db, config, clock, fetcher)
+        self._verifier = Verifier(self.store, self.db, config, clock, fetcher, self._passed_over)
         self._figures: tuple[int, Figures] | None = None
         self._figures_lock = threading.Lock()
 
     def fresh(self) -> None:
         self.read_model.fresh()
+
+    def _passed_over(self, aggregate_id: str) -> str | None:
+        """Why answers about this aggregate are withheld (an event of it was quarantined), or None."""
+        if not self.read_model.quarantined_events:
+            return None
+        found = self.read_model.runner.quarantined(aggregate_id)
+        if found is None:
+            return None
+        return (f"its event at position {found.position} ({found.topic.rsplit(':', 1)[-1]}) could not be applied "
+                f"to the read models ({found.reason}); an operator must fix the cause and run "
+                "`registry projections rebuild`")
+
+    def _withhold(self, aggregate_id: str, what: str) -> None:
+        reason = self._passed_over(aggregate_id)
+        if reason is not None:
+            raise Unavailable(f"the registry cannot answer for {what} {aggregate_id}: {reason}")
 
     def close(self) -> None:
         self.read_model.close()
@@ -226,13 +242,16 @@ class Queries:
         if canonical and at is None and not isinstance(self.db, SQLiteDatabase):
             found = self.read_model.fresh_status(ref)  # PostgreSQL: one round trip
             if found is not None:
+                self._withhold(found.credential_id, "credential")
                 return found
         self.fresh()
         if canonical:
             found = credentials.status(self.db, ref, at)
             if found is not None:
+                self._withhold(found.credential_id, "credential")
                 return found
         uuid = self._id(ref, "credential")
+        self._withhold(str(uuid), "credential")
         found = credentials.status(self.db, str(uuid), at)
         if found is None:
             raise NotFound(f"no credential {uuid}")

@@ -14,6 +14,7 @@ from registry.projections.directory import DIRECTORY
 from registry.projections.endorsements import ENDORSEMENTS
 from registry.projections.issuer_keys import ISSUER_KEYS
 from registry.projections.runner import BATCH_SIZE, Runner
+from registry.projections.runner import TABLES as RUNNER_TABLES
 from registry.projections.trust_anchors import TRUST_ANCHORS
 from registry.store import Database, EventStore
 from registry.store.database import SQLiteDatabase
@@ -28,15 +29,24 @@ class ReadModel:
         self.db = db
         self.runner = Runner(store, db, PROJECTIONS, batch_size=batch_size)
         self._seen: int | None = None  # SQLite data_version when last known to be caught up
+        # How many events the projections passed over, as of the last freshness check: while none
+        # were, answers need not ask whether theirs was one of them.
+        self.quarantined_events = 0
         self._behind = (
             f'SELECT (SELECT max(notification_id) FROM "{store.recorder.events_table_name}"),'
             " (SELECT min(position) FROM projection_positions),"
-            " (SELECT count(*) FROM projection_positions)"
+            " (SELECT count(*) FROM projection_positions),"
+            " (SELECT count(*) FROM projection_quarantine)"
         )
         self._behind_with_status = (
             f"{self._behind}, {COLUMNS} FROM (SELECT 1) AS one"
             " LEFT JOIN credential_status cs ON cs.credential_id = ?"
         )
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every table of the read side: the runner's bookkeeping and each projection's."""
+        return (*RUNNER_TABLES, *(table for p in self.runner.projections.values() for table in p.tables))
 
     def fresh(self) -> None:
         """Read-your-writes: every projection has applied what was logged before this call."""
@@ -46,21 +56,23 @@ class ReadModel:
                 if version == self._seen:
                     return
                 self.runner.catch_up()
+                self.quarantined_events = self.runner.quarantine_count()
                 self._seen = version
                 return
         # One statement on the read connection (about 75 µs) instead of a pooled recorder query
         # plus a positions query (about 320 µs): this runs before every answer.
-        latest, lowest, tracked = self.db.query(self._behind)[0]
+        latest, lowest, tracked, self.quarantined_events = self.db.query(self._behind)[0]
         latest = latest or 0
         if tracked < len(self.runner.projections) or (lowest or 0) < latest:
             self.runner.catch_up(until_position=latest)
+            self.quarantined_events = self.runner.quarantine_count()
 
     def fresh_status(self, credential_id: str) -> CredentialStatus | None:
         """PostgreSQL's hot path: the freshness check and the status lookup in one statement. None
         when the projections are behind (the caller then catches up and asks again) or nothing
         was found."""
         row = self.db.query(self._behind_with_status, (credential_id,))[0]
-        latest, lowest, tracked, found = row[0] or 0, row[1] or 0, row[2], row[3:]
+        latest, lowest, tracked, self.quarantined_events, found = row[0] or 0, row[1] or 0, row[2], row[3], row[4:]
         if tracked < len(self.runner.projections) or lowest < latest or found[0] is None:
             return None
         return status_from_row(self.db, credential_id, found)

@@ -8,15 +8,29 @@ Why not eventsourcing's ProjectionRunner: it processes one event per transaction
 subscription, which its SQLite recorder does not offer; on PostgreSQL, applying the same log one
 event per transaction was measured many times slower than these batches (bench/projection_runner.py;
 figures in docs/architecture.md). Batches of up to 1,000 notifications, each a few executemany
-calls, are what make a rebuild of 100,000 events take seconds."""
+calls, are what make a rebuild of 100,000 events take seconds.
+
+An event a projection cannot apply (a handler fails on it, or the database refuses its rows) must
+not stop the world: the batch is rolled back and applied again one event per transaction, and the
+one event that fails is quarantined: recorded with the reason in `projection_quarantine`, logged
+as an error, and passed over, so every other question is still answered. Answers about the
+aggregate it belongs to say they cannot be given (`quarantined`), never something false. A rebuild
+after the cause is fixed applies it again. A database that is unreachable is not an event's fault:
+such errors propagate, and nothing is quarantined."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
 from typing import Any
 
+import eventsourcing.persistence as es
 import msgspec
+import psycopg
+from eventsourcing.persistence import Notification
 from psycopg.errors import LockNotAvailable
 
 from registry.errors import InputError
@@ -29,16 +43,47 @@ LOCK_WAIT_SECONDS = 5.0
 POSITIONS_DDL = ("CREATE TABLE IF NOT EXISTS projection_positions ("
                  " name TEXT PRIMARY KEY, position BIGINT NOT NULL, version INTEGER NOT NULL DEFAULT 1)")
 SET_POSITION = "UPDATE projection_positions SET position = ? WHERE name = ?"
+QUARANTINE_DDL = ("CREATE TABLE IF NOT EXISTS projection_quarantine ("
+                  " name TEXT NOT NULL, position BIGINT NOT NULL, originator_id TEXT NOT NULL, topic TEXT NOT NULL,"
+                  " reason TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (name, position))")
+# The database's own failures (unreachable, a table or a privilege missing) are not an event's
+# fault; what it refuses of the rows an event became (NUL in text, a number out of range, a
+# constraint) is.
+_DATABASE = (psycopg.Error, sqlite3.Error, es.PersistenceError)
+_EVENT_DATA = (psycopg.DataError, psycopg.IntegrityError, sqlite3.DataError, sqlite3.IntegrityError,
+               es.DataError, es.IntegrityError)
+MAX_REASON = 500
+TABLES = ("projection_positions", "projection_quarantine")  # the runner's own bookkeeping
+
+log = logging.getLogger("registry.projections")
 
 
 class ReadStoreError(RuntimeError):
     """The read models cannot be used as they are (tables of another version, no DDL rights)."""
 
 
+class Quarantined(msgspec.Struct, frozen=True):
+    """An event a projection could not apply and passed over."""
+
+    position: int
+    originator_id: str
+    topic: str
+    reason: str
+    at: str  # when it was quarantined (ISO 8601 UTC)
+
+
 class ProjectionStatus(msgspec.Struct, frozen=True):
     name: str
     position: int  # the last notification id this projection has checked
     lag: int  # notifications logged after it
+    quarantined: list[Quarantined] = []
+
+
+class _BatchFailed(Exception):
+    def __init__(self, notifications: list[Notification], cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.notifications = notifications
+        self.cause = cause
 
 
 class Runner:
@@ -67,6 +112,7 @@ class Runner:
                 # Concurrent first starts would race on CREATE TABLE IF NOT EXISTS.
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext('registry projections ddl'))")
             cursor.execute(POSITIONS_DDL)
+            cursor.execute(QUARANTINE_DDL)
             if "version" not in self._columns(cursor):  # tables made before versions were kept
                 cursor.execute("ALTER TABLE projection_positions ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
             stored = {name: version for name, version in
@@ -86,9 +132,10 @@ class Runner:
     def _check_versions(self) -> None:
         try:
             stored = dict(self.db.query("SELECT name, version FROM projection_positions"))
+            self.db.query("SELECT 1 FROM projection_quarantine LIMIT 1")
         except Exception as exc:  # the table or its version column is missing
             raise ReadStoreError(
-                "the read-model tables are missing or predate versioned projections; run "
+                "the read-model tables are missing or predate this version's; run "
                 f"`registry init` as the tables' owner first ({str(exc).strip().splitlines()[0]})") from None
         wrong = [f"{p.name} (stored {stored.get(p.name, 'none')}, needed {p.version})"
                  for p in self.projections.values() if stored.get(p.name) != p.version]
@@ -114,6 +161,8 @@ class Runner:
         self._create(cursor, projection)
         cursor.execute("UPDATE projection_positions SET position = 0, version = ? WHERE name = ?",
                        (projection.version, projection.name))
+        # Replayed from the start: what was passed over is applied again (or quarantined again).
+        cursor.execute("DELETE FROM projection_quarantine WHERE name = ?", (projection.name,))
 
     def projection(self, name: str) -> Projection:
         try:
@@ -132,8 +181,22 @@ class Runner:
 
     def status(self) -> list[ProjectionStatus]:
         latest = self.store.max_position()
-        return [ProjectionStatus(name, position, max(latest - position, 0))
+        held: dict[str, list[Quarantined]] = {}
+        for name, *row in self.db.query("SELECT name, position, originator_id, topic, reason, at"
+                                        " FROM projection_quarantine ORDER BY name, position"):
+            held.setdefault(name, []).append(Quarantined(*row))
+        return [ProjectionStatus(name, position, max(latest - position, 0), held.get(name, []))
                 for name, position in self.positions().items()]
+
+    def quarantine_count(self) -> int:
+        return self.db.query("SELECT count(*) FROM projection_quarantine")[0][0]
+
+    def quarantined(self, originator_id: str) -> Quarantined | None:
+        """The first event of this aggregate a projection passed over, if any: answers about it
+        would leave that event out."""
+        rows = self.db.query("SELECT position, originator_id, topic, reason, at FROM projection_quarantine"
+                             " WHERE originator_id = ? ORDER BY position LIMIT 1", (originator_id,))
+        return Quarantined(*rows[0]) if rows else None
 
     # --- catching up ---------------------------------------------------------------------------
 
@@ -169,24 +232,67 @@ class Runner:
         return rows[0][0]
 
     def _catch_up_one(self, projection: Projection, stop: int, should_stop: Callable[[], bool]) -> int:
-        recorder, to_domain_event = self.store.recorder, self.store.mapper.to_domain_event
+        size = self.batch_size
+        isolating_until = 0  # after a failed batch: one event per transaction up to its end
         while True:
+            try:
+                position, checked = self._apply_batch(projection, stop, should_stop, size)
+            except _BatchFailed as failed:
+                if len(failed.notifications) > 1:
+                    size, isolating_until = 1, failed.notifications[-1].id
+                else:
+                    self._quarantine(projection, failed.notifications[0], failed.cause)
+                continue
+            if checked is None:
+                return position
+            if size == 1 and checked >= isolating_until:
+                size = self.batch_size
+            if checked >= stop:
+                return checked
+
+    def _apply_batch(self, projection: Projection, stop: int, should_stop: Callable[[], bool],
+                     size: int) -> tuple[int, int | None]:
+        """(position, the position checked up to), or (position, None) when there was nothing to
+        do. _BatchFailed when an event could not be applied (the transaction rolled back)."""
+        notifications: list[Notification] = []
+        try:
             with self.db.transaction() as cursor:
                 position = self._locked_position(cursor, projection.name)
                 if position >= stop or should_stop():
-                    return position
-                notifications = recorder.select_notifications(
-                    start=position + 1, limit=self.batch_size, stop=stop, topics=projection.topics)
+                    return position, None
+                notifications = list(self.store.recorder.select_notifications(
+                    start=position + 1, limit=size, stop=stop, topics=projection.topics))
                 # A short page means every notification up to `stop` was checked, matched or not.
-                checked = notifications[-1].id if len(notifications) == self.batch_size else stop
+                checked = notifications[-1].id if len(notifications) == size else stop
                 writes = Writes()
+                to_domain_event = self.store.mapper.to_domain_event
                 for notification in notifications:
                     projection.handler(notification.topic)(
                         writes, notification.id, to_domain_event(notification), self.log)
                 writes.flush(cursor)
                 cursor.execute(SET_POSITION, (checked, projection.name))
-            if checked >= stop:
-                return checked
+            return position, checked
+        except Exception as exc:
+            if not notifications or isinstance(exc, ReadStoreError) or (
+                    isinstance(exc, _DATABASE) and not isinstance(exc, _EVENT_DATA)):
+                raise
+            raise _BatchFailed(notifications, exc) from exc
+
+    def _quarantine(self, projection: Projection, notification: Notification, cause: Exception) -> None:
+        first_line = (str(cause).strip().splitlines() or [""])[0]
+        reason = f"{type(cause).__name__}: {first_line}".replace("\x00", "\\x00")[:MAX_REASON]
+        log.error("projection %s quarantined the event at position %d (%s of %s): %s; answers about that "
+                  "aggregate are withheld until a rebuild applies it", projection.name, notification.id,
+                  notification.topic, notification.originator_id, reason, exc_info=cause)
+        with self.db.transaction() as cursor:
+            position = self._locked_position(cursor, projection.name)
+            if position >= notification.id:
+                return  # another runner got past it meanwhile
+            cursor.execute("INSERT INTO projection_quarantine (name, position, originator_id, topic, reason, at)"
+                           " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                           (projection.name, notification.id, str(notification.originator_id),
+                            notification.topic, reason, datetime.now(timezone.utc).isoformat()))
+            cursor.execute(SET_POSITION, (notification.id, projection.name))
 
     def rebuild(self, name: str | None = None, *, should_stop: Callable[[], bool] = lambda: False
                 ) -> dict[str, int]:

@@ -38,8 +38,10 @@ from registry.vc.report import Check, IssuerKnowledge, KeyInterval, Verification
 
 class Verifier:
     def __init__(self, store: EventStore, db: Database, config: Config,
-                 clock: Callable[[], datetime], fetcher: Fetcher) -> None:
+                 clock: Callable[[], datetime], fetcher: Fetcher,
+                 passed_over: Callable[[str], str | None] = lambda aggregate_id: None) -> None:
         self.store = store
+        self.passed_over = passed_over  # why answers about an aggregate are withheld, or None
         self.db = db
         self.config = config
         self.clock = clock
@@ -125,6 +127,10 @@ class Verifier:
             return None, None
         if json.loads(event.document) != document:
             return None, None
+        withheld = self.passed_over(str(event.originator_id))
+        if withheld is not None:
+            return event.timestamp, Check("status", "indeterminate", f"status unknown: {withheld}",
+                                          code="status.unknown")
         if isinstance(event, Credential.Issued):
             found = credentials.status(self.db, str(event.originator_id))
             return event.timestamp, None if found is None else _registry_status(found)

@@ -13,6 +13,7 @@ from registry.store.append_only import (
 from registry.store.database import Cursor, Database, open_database
 from registry.store.encoding import EventSchemaError, MsgspecMapper, PassThroughTranscoder
 from registry.store.event_store import ConflictError, EventStore
+from registry.store.outages import RETRY_AFTER, is_outage, unavailable
 from registry.store.settings import (
     StoreSettings,
     StoreSettingsError,
@@ -23,6 +24,7 @@ from registry.store.settings import (
 
 __all__ = [
     "REFUSAL",
+    "RETRY_AFTER",
     "AppendOnlyError",
     "AppendOnlyPostgresRecorder",
     "ConflictError",
@@ -39,6 +41,8 @@ __all__ = [
     "eventsourcing_env",
     "grant_application_role",
     "grant_tables",
+    "is_outage",
     "open_database",
     "parse_database_url",
+    "unavailable",
 ]
