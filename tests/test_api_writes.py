@@ -5,9 +5,15 @@ malformed input (400/422 naming the field), all as problem details."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from registry.access import IdempotencyConflict
+from registry.access.idempotency import IN_PROGRESS_SECONDS, request_hash
+from registry.commands import Actor, Award
 from registry.domain.identity import issuer_id
 from registry.projections import EndorsementView, KeyState
 from registry.vc import did as dids
@@ -178,6 +184,64 @@ def test_idempotency_key_replays_the_first_answer(api):
     # Keys are per API key: another key's "order-17" is a different record.
     other = api.post("/credentials", body, api.admin, **{"Idempotency-Key": "order-17"})
     assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+
+
+def _claim(api, key: str, idempotency_key: str, body: bytes, seconds_ago: float) -> None:
+    """What a worker killed mid-write leaves: its claim of this request, in progress, taken
+    `seconds_ago`."""
+    taken = (datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)).isoformat(timespec="microseconds")
+    key_id = api.keys.authenticate(key).key_id
+    with api.registry.access.idempotency.db.transaction() as cursor:
+        cursor.execute("INSERT INTO api_idempotency (key_id, idempotency_key, request_hash, status, created_at)"
+                       " VALUES (?, ?, ?, 0, ?)",
+                       (key_id, idempotency_key, request_hash("POST", "/credentials", body), taken))
+
+
+def test_a_claim_left_by_a_dead_worker_expires_and_the_retry_performs_the_write(api):
+    acme = api.register("acme")
+    achievement = api.define(acme)
+    body = json.dumps({"recipient": "ada@example.org", "achievement": achievement}).encode()
+
+    def send(idempotency_key: str):
+        return api.client.post("/credentials", content=body, headers=api.auth(
+            acme, **{"Idempotency-Key": idempotency_key, "content-type": "application/json"}))
+
+    before = api.registry.store.max_position()
+    # A claim taken a moment ago: the first request may still be running.
+    _claim(api, acme, "busy", body, seconds_ago=1)
+    busy = send("busy")
+    assert_problem(busy, 409, detail="still being processed")
+    assert 1 <= int(busy.headers["retry-after"]) <= IN_PROGRESS_SECONDS and "expires" in busy.json()["detail"]
+    assert api.registry.store.max_position() == before
+    # A claim older than IN_PROGRESS_SECONDS: its worker is gone; the retry writes, once.
+    _claim(api, acme, "orphan", body, seconds_ago=IN_PROGRESS_SECONDS + 1)
+    taken_over = send("orphan")
+    assert taken_over.status_code == 201, taken_over.text
+    replayed = send("orphan")
+    assert replayed.json() == taken_over.json() and replayed.headers["idempotent-replayed"] == "true"
+    assert api.registry.queries.credential(taken_over.json()["id"]).status == "active"
+    assert api.registry.store.max_position() == taken_over.json()["position"]
+
+
+def test_an_attempt_whose_claim_was_taken_over_stores_nothing(api):
+    """The first worker was only slow: by the time it answers, a retry took its claim over. Its
+    write and its answer share one transaction, so both are rolled back."""
+    acme = api.register("acme")
+    achievement = api.define(acme)
+    idempotency = api.registry.access.idempotency
+    key_id = api.keys.authenticate(acme).key_id
+    claim = idempotency.begin(key_id, "slow", "d" * 64)
+    before = api.registry.store.max_position()
+
+    def slow_write():
+        with idempotency.db.transaction() as cursor:  # meanwhile, a retry takes the claim over
+            cursor.execute("UPDATE api_idempotency SET created_at = ? WHERE key_id = ? AND idempotency_key = ?",
+                           ("2000-01-01T00:00:00.000000+00:00", key_id, "slow"))
+        return api.registry.commands.credentials.issue(Award("ada@example.org", achievement), actor=Actor("api:x"))
+
+    with pytest.raises(IdempotencyConflict, match="taken over"):
+        idempotency.perform(claim, slow_write, 201)
+    assert api.registry.store.max_position() == before, "the slow attempt's events were kept"
 
 
 def test_bodies_over_256_kib_are_refused(api):

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry.cli import main
 from registry.cli.parser import build
+from registry.commands import MAX_BATCH_BYTES
 from registry.vc import did as dids
 from registry.vc import openbadges, proofs, schema
 
@@ -486,7 +487,7 @@ def test_issue_batch(acme):
     cli.refused("issue", "--batch", bad, match="row 3")
     cli.refused("issue", "--batch", cli.write("cols.csv", "who,what\nx,y\n"), match="batch header")
     cli.refused("issue", "--batch", csv, "--achievement", teamwork, match="--batch")
-    big = "recipient,achievement\n" + f"x@example.org,{teamwork}\n" * 6000
+    big = "recipient,achievement\n" + f"x@example.org,{teamwork}\n" * (MAX_BATCH_BYTES // 50)
     cli.refused("issue", "--batch", cli.write("big.csv", big), match="larger than")
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from registry.access.errors import AccessError, IdempotencyConflict, UnknownApiKey
-from registry.access.idempotency import IdempotencyRecords, Replay, check_key, request_hash
+from registry.access.idempotency import Claim, IdempotencyRecords, Replay, check_key, request_hash
 from registry.access.keys import ADMIN, ApiKeyRecord, ApiKeys, Principal
 from registry.access.limits import RateLimiter
 from registry.access import idempotency, keys
-from registry.store import Database
+from registry.store import Database, EventStore
 
 TABLES = (keys.TABLE, idempotency.TABLE)
 
@@ -24,18 +24,19 @@ class Access:
 
     @classmethod
     def open(cls, db: Database, *, rate_per_minute: int, burst: int | None = None,
-             create_tables: bool = True) -> Access:
+             create_tables: bool = True, store: EventStore | None = None) -> Access:
+        """`store`: the event store beside `db`, whose transactions idempotent writes share."""
         if create_tables:
             with db.transaction() as cursor:
                 cursor.execute(keys.DDL)
                 cursor.execute(idempotency.DDL)
-        return cls(ApiKeys(db), IdempotencyRecords(db), RateLimiter(rate_per_minute, burst=burst))
+        return cls(ApiKeys(db), IdempotencyRecords(db, store), RateLimiter(rate_per_minute, burst=burst))
 
     def close(self) -> None:
         self.keys.db.close()
 
 
 __all__ = [
-    "ADMIN", "TABLES", "Access", "AccessError", "ApiKeyRecord", "ApiKeys", "IdempotencyConflict",
+    "ADMIN", "TABLES", "Access", "AccessError", "ApiKeyRecord", "ApiKeys", "Claim", "IdempotencyConflict",
     "IdempotencyRecords", "Principal", "RateLimiter", "Replay", "UnknownApiKey", "check_key", "request_hash",
 ]

@@ -25,7 +25,7 @@ from registry.api.schemas import (
     ReissueRequest,
     WrittenOut,
 )
-from registry.commands import Award, Commands, utc_now
+from registry.commands import MAX_BATCH, MAX_BATCH_BYTES, Award, Commands, utc_now
 from registry.domain import NotFound
 from registry.errors import InputError
 from registry.projections import NOT_ISSUED, CredentialStatus, Queries
@@ -125,7 +125,8 @@ class CredentialController(Controller):
                     data: JSONBody[AwardRequest]) -> Response[WrittenOut]:
         return await write(lambda: written(commands.credentials.issue(award(data), actor=write.actor)), status=201)
 
-    @post("/batch", **WRITES, status_code=201, summary="Issue many credentials in one transaction (all or nothing)")
+    @post("/batch", **WRITES, status_code=201, request_max_body_size=MAX_BATCH_BYTES,
+          summary=f"Issue up to {MAX_BATCH:,} credentials in one transaction (all or nothing)")
     async def issue_batch(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                           data: JSONBody[BatchRequest]) -> Response[BatchOut]:
         def action() -> BatchOut:
@@ -134,7 +135,7 @@ class CredentialController(Controller):
 
         return await write(action, status=201)
 
-    @post("/reissue", **WRITES, status_code=201,
+    @post("/reissue", **WRITES, status_code=201, request_max_body_size=MAX_BATCH_BYTES,
           summary="Sign fresh copies with the issuer's active key and revoke the old ones (one transaction)")
     async def reissue(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                       data: JSONBody[ReissueRequest]) -> Response[BatchOut]:

@@ -16,7 +16,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi.datastructures import ResponseSpec
 
-from registry.access import Access, Principal, check_key, request_hash
+from registry.access import Access, Principal, Replay, check_key, request_hash
 from registry.api.problems import PROBLEM, Problem
 from registry.commands import Actor
 from registry.errors import InputError
@@ -143,16 +143,10 @@ async def perform(request: Request, principal: Principal, access: Access, action
     records = access.idempotency
 
     def run() -> tuple[int, bytes, bool]:
-        replay = records.begin(principal.key_id, key, digest)
-        if replay is not None:
-            return replay.status, replay.body, True
-        try:
-            encoded = msgspec.json.encode(action())
-        except BaseException:
-            records.release(principal.key_id, key)
-            raise
-        records.finish(principal.key_id, key, status, encoded)
-        return status, encoded, False
+        claim = records.begin(principal.key_id, key, digest)
+        if isinstance(claim, Replay):
+            return claim.status, claim.body, True
+        return status, records.perform(claim, action, status), False
 
     code, body, replayed = await anyio.to_thread.run_sync(run)
     headers = {"Idempotent-Replayed": "true"} if replayed else None

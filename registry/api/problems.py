@@ -66,7 +66,8 @@ def classify(request: Request, exc: Exception) -> Classified:
     if isinstance(exc, DocumentError):
         return Classified(422, str(exc))
     if isinstance(exc, AccessError):
-        return Classified(exc.status, str(exc))
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return Classified(exc.status, str(exc), headers=headers)
     if isinstance(exc, Unavailable):
         return _unavailable(exc)
     if is_outage(exc):

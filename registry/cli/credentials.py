@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 
 from registry.cli.output import AT_HELP, actor, emit, instant, read_text, written
-from registry.commands import Award, parse_batch_csv
+from registry.commands import MAX_BATCH_BYTES, Award, parse_batch_csv
 from registry.errors import InputError
 from registry.vc.openbadges import parse_datetimez
 
@@ -53,7 +53,7 @@ def issue(registry, args) -> int:
     if args.batch:
         if args.achievement or args.recipient:
             raise InputError("--batch", "takes recipients and achievements from the file only")
-        result = registry.commands.credentials.issue_batch(parse_batch_csv(read_text(args.batch)), actor=actor())
+        result = registry.commands.credentials.issue_batch(parse_batch_csv(read_text(args.batch, MAX_BATCH_BYTES)), actor=actor())
         if args.out:
             Path(args.out).write_text(json.dumps(result.documents, ensure_ascii=False, indent=2) + "\n")
         emit(args, "\n".join(result.ids), {"ids": result.ids, "position": result.position,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from registry.commands.achievements import AchievementCommands
-from registry.commands.credentials import Award, CredentialCommands, parse_batch_csv
+from registry.commands.credentials import MAX_BATCH, MAX_BATCH_BYTES, Award, CredentialCommands, parse_batch_csv
 from registry.commands.custody import CustodyError, KeyCustody
 from registry.commands.endorsements import MAX_DOCUMENT_BYTES, EndorsementCommands
 from registry.commands.issuers import IssuerCommands
@@ -29,6 +29,6 @@ class Commands:
 
 
 __all__ = [
-    "MAX_DOCUMENT_BYTES", "Actor", "Award", "BatchWritten", "Commands", "CustodyError", "KeyCustody",
+    "MAX_BATCH", "MAX_BATCH_BYTES", "MAX_DOCUMENT_BYTES", "Actor", "Award", "BatchWritten", "Commands", "CustodyError", "KeyCustody",
     "StatusListSlots", "Written", "authorise", "parse_batch_csv", "utc_now",
 ]

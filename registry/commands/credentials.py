@@ -26,6 +26,8 @@ from registry.vc.openbadges import document_text, xsd_datetime
 
 BATCH_COLUMNS = ("recipient", "achievement", "result", "valid_until", "evidence")
 MAX_BATCH = 10_000
+# A batch's text (a CSV file, a JSON request): MAX_BATCH rows of a few hundred bytes each.
+MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)

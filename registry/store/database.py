@@ -1,10 +1,15 @@
 """Plain SQL on the registry's own database, beside the event store: the read models and the access
-tables (API keys, idempotency records) use it. One connection per Database, serialised by a lock.
+tables (API keys, idempotency records) use it.
 
 Statements are written once with `?` placeholders; on PostgreSQL they are translated to `%s` here
 and nowhere else. SQLite: a file (WAL, as the event store set it); writes take the file's write
 lock at BEGIN (IMMEDIATE), so two writers serialise instead of failing mid-transaction.
-PostgreSQL: the same settings as the event store, `search_path` set to its schema."""
+PostgreSQL: the same settings as the event store, `search_path` set to its schema; connections
+from a psycopg_pool pool. A connection the server closed (a restart) is not handed out again: a
+read that meets one has the pool check its idle connections and is asked once more on a fresh
+one; a write is not repeated (its caller gets 503 and may retry). While the server is down,
+asking for a connection gives up after CONNECT_SECONDS, and the pool reconnects by itself.
+A transaction's connection is the thread's for its duration: a query inside it sees its writes."""
 
 from __future__ import annotations
 
@@ -16,9 +21,10 @@ from typing import Any
 
 import psycopg
 import psycopg.sql
+import psycopg_pool
 
 from registry.errors import ConfigurationError
-from registry.store.settings import StoreSettings, prepare_sqlite
+from registry.store.settings import CONNECT_SECONDS, POOL_SIZE, StoreSettings, prepare_sqlite
 
 # SQLite: how long a statement waits for the file's write lock (commands hold it briefly).
 SQLITE_BUSY_SECONDS = 30.0
@@ -104,10 +110,16 @@ class SQLiteDatabase(Database):
 class PostgresDatabase(Database):
     kind = "postgres"
 
-    def __init__(self, connect_kwargs: dict[str, Any]) -> None:
+    def __init__(self, connect_kwargs: dict[str, Any], pool_size: int = POOL_SIZE) -> None:
         super().__init__()
         self.connect_kwargs = connect_kwargs
-        self.connection = psycopg.connect(**connect_kwargs, autocommit=True)
+        kwargs = {k: v for k, v in connect_kwargs.items() if k != "conninfo"}
+        self.pool = psycopg_pool.ConnectionPool(
+            connect_kwargs.get("conninfo", ""),
+            kwargs={**kwargs, "autocommit": True, "connect_timeout": CONNECT_SECONDS},
+            min_size=1, max_size=pool_size, timeout=CONNECT_SECONDS, open=False, name="registry")
+        self.pool.open(wait=True, timeout=CONNECT_SECONDS)
+        self._held = threading.local()  # the connection of this thread's open transaction
         self._statements: dict[str, str] = {}
 
     def sql(self, statement: str) -> str:
@@ -118,24 +130,48 @@ class PostgresDatabase(Database):
             return converted
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with self.lock:
-            cursor = self.connection.execute(self.sql(sql), params)
-            return cursor.fetchall() if cursor.description else []
+        held = getattr(self._held, "connection", None)
+        if held is not None:
+            return self._run(held, sql, params)
+        try:
+            with self.pool.connection() as connection:
+                return self._run(connection, sql, params)
+        except psycopg.OperationalError:
+            if not sql.lstrip()[:6].upper() == "SELECT":
+                raise
+            # Most likely a connection the server closed while idle: have the pool replace every
+            # such one, and ask once more (raises again if the server itself is down).
+            self.pool.check()
+            with self.pool.connection() as connection:
+                return self._run(connection, sql, params)
+
+    def _run(self, connection: psycopg.Connection, sql: str, params: Sequence[Any]) -> list[tuple]:
+        cursor = connection.execute(self.sql(sql), params)
+        return cursor.fetchall() if cursor.description else []
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with self.lock, self.connection.transaction(), self.connection.cursor() as raw:
-            yield Cursor(self, raw)
+        held = getattr(self._held, "connection", None)
+        if held is not None:  # nested: a savepoint on the thread's connection
+            with held.transaction(), held.cursor() as raw:
+                yield Cursor(self, raw)
+            return
+        with self.pool.connection() as connection:
+            self._held.connection = connection
+            try:
+                with connection.transaction(), connection.cursor() as raw:
+                    yield Cursor(self, raw)
+            finally:
+                self._held.connection = None
 
     def listen(self, channel: str) -> psycopg.Connection:
         """A separate connection LISTENing on `channel` (the event store NOTIFYs on inserts)."""
-        connection = psycopg.connect(**self.connect_kwargs, autocommit=True)
+        connection = psycopg.connect(**self.connect_kwargs, autocommit=True, connect_timeout=CONNECT_SECONDS)
         connection.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
         return connection
 
     def close(self) -> None:
-        with self.lock:
-            self.connection.close()
+        self.pool.close()
 
 
 def open_database(settings: StoreSettings) -> Database:
@@ -150,7 +186,8 @@ def open_database(settings: StoreSettings) -> Database:
     if settings.pg_schema:
         kwargs["options"] = f"-c search_path={settings.pg_schema}"
     try:
+        psycopg.connect(**kwargs, connect_timeout=CONNECT_SECONDS).close()  # says why it cannot connect
         return PostgresDatabase(kwargs)
-    except psycopg.OperationalError as exc:
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
         raise ConfigurationError("REGISTRY_DATABASE_URL",
                                  f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None

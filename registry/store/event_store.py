@@ -5,6 +5,8 @@ notification log through `notifications()`, the one loop that pages through it."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -13,6 +15,7 @@ from eventsourcing.persistence import IntegrityError, Notification
 from eventsourcing.utils import get_topic
 
 from registry.domain import NotFound
+from registry.store.recorders import Held
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -21,6 +24,8 @@ A = TypeVar("A")
 # load: the loser then sees the winner's state, and the domain rule answers (e.g. "already revoked").
 MAX_ATTEMPTS = 5
 PAGE = 1000
+# The write transaction held open for the caller in this context (see `holding`), if any.
+_held: ContextVar[Held | None] = ContextVar("registry_held_write", default=None)
 
 
 class ConflictError(Exception):
@@ -36,8 +41,22 @@ class EventStore(Application):
 
     def commit(self, *aggregates: Any) -> int:
         """Save in one transaction; the notification position of the last event written."""
-        recordings = self.save(*aggregates)
+        held = _held.get()
+        recordings = self.save(*aggregates, held=held) if held is not None else self.save(*aggregates)
         return max((r.notification.id for r in recordings), default=self.max_position())
+
+    @contextmanager
+    def holding(self) -> Iterator[Held]:
+        """Within this block, what commands commit stays in one open transaction until the caller
+        records its answer in it (`held.finish(...)`, which commits both); left without
+        finishing, or by an exception, it is rolled back: nothing was written."""
+        held = Held()
+        token = _held.set(held)
+        try:
+            yield held
+        finally:
+            _held.reset(token)
+            held.abandon()
 
     def attempt(self, use_case: Callable[[], T]) -> T:
         """Run a use case, again from a fresh load when its write collided with another."""

@@ -23,6 +23,10 @@ from registry.errors import ConfigurationError
 
 SQLITE_FILE_NAME = "registry.sqlite"
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+# PostgreSQL connections: per pool (the event store's, and each plain-SQL Database's), and how long
+# a request waits for one before it is answered 503.
+POOL_SIZE = 4
+CONNECT_SECONDS = 3
 _SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*([^\s,]+)")
 
 
@@ -142,11 +146,22 @@ def eventsourcing_env(settings: StoreSettings) -> dict[str, str]:
     if settings.database == "sqlite":
         prepare_sqlite(settings)
         env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+        env["APPLICATION_RECORDER_TOPIC"] = "registry.store.recorders:RegistrySQLiteRecorder"
         env["SQLITE_DBNAME"] = str(settings.sqlite_path)
         return env
     env["PERSISTENCE_MODULE"] = "eventsourcing.postgres"
-    # Takes the insert lock through a function, so an application role needs no UPDATE right.
-    env["APPLICATION_RECORDER_TOPIC"] = "registry.store.append_only:AppendOnlyPostgresRecorder"
+    # Takes the insert lock through a function, so an application role needs no UPDATE right;
+    # inserts in bounded chunks; can hold a write open for its answer (registry.store.recorders).
+    env["APPLICATION_RECORDER_TOPIC"] = "registry.store.recorders:RegistryPostgresRecorder"
+    # Connections come from the library's psycopg_pool, tested on checkout (a server restart
+    # leaves the pool's connections closed: they are replaced, not handed out), several per
+    # process, given up on after a few seconds (the request then gets 503), never left idle in a
+    # transaction by a client that died.
+    env["POSTGRES_PRE_PING"] = "y"
+    env["POSTGRES_POOL_SIZE"] = str(POOL_SIZE)
+    env["POSTGRES_MAX_OVERFLOW"] = str(POOL_SIZE)
+    env["POSTGRES_CONNECT_TIMEOUT"] = str(CONNECT_SECONDS)
+    env["POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT"] = "60"
     env["POSTGRES_DBNAME"] = settings.pg_dbname
     env["POSTGRES_HOST"] = settings.pg_host
     env["POSTGRES_PORT"] = str(settings.pg_port)
