@@ -35,7 +35,7 @@ from psycopg.errors import LockNotAvailable
 
 from registry.errors import InputError
 from registry.projections.projection import EventLog, Projection, Writes
-from registry.store import Cursor, Database, EventStore
+from registry.store import Cursor, Database, EventStore, is_outage
 
 BATCH_SIZE = 1000
 # How long a runner waits for another runner's batch (the position row lock) before giving up.
@@ -53,7 +53,8 @@ _DATABASE = (psycopg.Error, sqlite3.Error, es.PersistenceError)
 _EVENT_DATA = (psycopg.DataError, psycopg.IntegrityError, sqlite3.DataError, sqlite3.IntegrityError,
                es.DataError, es.IntegrityError)
 MAX_REASON = 500
-TABLES = ("projection_positions", "projection_quarantine")  # the runner's own bookkeeping
+TABLES = ("projection_positions", "projection_quarantine")
+OUTAGE_RETRY_SECONDS = 0.5  # a follower's pause before it tries an unreachable database again  # the runner's own bookkeeping
 
 log = logging.getLogger("registry.projections")
 
@@ -311,15 +312,27 @@ class Runner:
                caught_up: Callable[[dict[str, int]], None] = lambda positions: None) -> None:
         """Catch up, then wait for new events until `stopping` is set. PostgreSQL: woken by the
         event store's NOTIFY on its events table's channel, with polling as a fallback. SQLite
-        has no notifications: polling only."""
+        has no notifications: polling only. While the database is out of reach the runner waits
+        and tries again (LISTENing afresh), so it outlives a database restart."""
         listener: Any = None
-        if self.db.kind == "postgres":
-            # LISTEN before the first catch-up, so a NOTIFY in between is queued, not lost.
-            listener = self.db.listen(self.store.recorder.channel_name)
         try:
             while not stopping.is_set():
-                caught_up(self.catch_up(should_stop=stopping.is_set))
-                self._wait(listener, stopping, poll_seconds)
+                try:
+                    if listener is None and self.db.kind == "postgres":
+                        # LISTEN before catching up, so a NOTIFY in between is queued, not lost.
+                        listener = self.db.listen(self.store.recorder.channel_name)
+                    caught_up(self.catch_up(should_stop=stopping.is_set))
+                    self._wait(listener, stopping, poll_seconds)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+                    log.warning("projections: the database is out of reach (%s); trying again in %g s",
+                                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                                OUTAGE_RETRY_SECONDS)
+                    if listener is not None:
+                        listener.close()
+                        listener = None
+                    stopping.wait(OUTAGE_RETRY_SECONDS)
         finally:
             if listener is not None:
                 listener.close()

@@ -24,7 +24,7 @@ import psycopg.sql
 import psycopg_pool
 
 from registry.errors import ConfigurationError
-from registry.store.settings import CONNECT_SECONDS, POOL_SIZE, StoreSettings, prepare_sqlite
+from registry.store.settings import CONNECT_SECONDS, POOL_SIZE, RECONNECT_SECONDS, StoreSettings, prepare_sqlite
 
 # SQLite: how long a statement waits for the file's write lock (commands hold it briefly).
 SQLITE_BUSY_SECONDS = 30.0
@@ -117,7 +117,8 @@ class PostgresDatabase(Database):
         self.pool = psycopg_pool.ConnectionPool(
             connect_kwargs.get("conninfo", ""),
             kwargs={**kwargs, "autocommit": True, "connect_timeout": CONNECT_SECONDS},
-            min_size=1, max_size=pool_size, timeout=CONNECT_SECONDS, open=False, name="registry")
+            min_size=1, max_size=pool_size, timeout=CONNECT_SECONDS, open=False, name="registry",
+            reconnect_timeout=RECONNECT_SECONDS)
         self.pool.open(wait=True, timeout=CONNECT_SECONDS)
         self._held = threading.local()  # the connection of this thread's open transaction
         self._statements: dict[str, str] = {}

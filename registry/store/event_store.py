@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic
 
 from registry.domain import NotFound
 from registry.store.recorders import Held
+from registry.store.settings import RECONNECT_SECONDS
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -36,6 +37,12 @@ class EventStore(Application):
     """The application's name gives the PostgreSQL tables their names (registry_events)."""
 
     name = "Registry"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        pool = getattr(getattr(self.recorder, "datastore", None), "pool", None)
+        if hasattr(pool, "reconnect_timeout"):  # PostgreSQL: psycopg_pool (see store.settings)
+            pool.reconnect_timeout = RECONNECT_SECONDS
 
     # --- writing -------------------------------------------------------------------------------
 
