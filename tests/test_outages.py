@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from pg_cluster import Cluster
+from test_api_support import api, api_factory  # noqa: F401
 from test_api_two_servers import cli, free_port
 
 PUBLIC_URL = "https://badges.test"
@@ -114,3 +116,23 @@ def test_a_postgresql_restart_is_answered_503_and_recovered_from_by_itself(clust
     issued = [line for line in cli(env, "export").splitlines() if "Credential.Issued" in line]
     assert len(issued) == len(acknowledged), (len(issued), acknowledged)
     print(f"recovered {recovered:.2f} s after the server was back")
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite"])
+def test_a_sqlite_file_locked_by_another_process_is_answered_503_and_nothing_is_stored(api, registry_environ):
+    acme = api.register("acme")
+    badge = api.define(acme)
+    assert api.client.get("/issuers/acme").status_code == 200  # the read models are current
+    before = api.registry.store.max_position()
+    holder = sqlite3.connect(Path(registry_environ["REGISTRY_HOME"]) / "registry.sqlite", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock (a backup, a stuck tool)
+    try:
+        refused = api.post("/credentials", {"recipient": "ada@example.org", "achievement": badge}, acme)
+        assert refused.status_code == 503, refused.text[:300]
+        assert int(refused.headers["retry-after"]) >= 1 and "database is locked" in refused.json()["detail"]
+        assert api.client.get("/issuers/acme").status_code == 200  # reads of current read models go on
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert api.registry.store.max_position() == before
+    assert api.post("/credentials", {"recipient": "ada@example.org", "achievement": badge}, acme).status_code == 201

@@ -27,7 +27,7 @@ from registry.errors import ConfigurationError
 from registry.store.settings import CONNECT_SECONDS, POOL_SIZE, RECONNECT_SECONDS, StoreSettings, prepare_sqlite
 
 # SQLite: how long a statement waits for the file's write lock (commands hold it briefly).
-SQLITE_BUSY_SECONDS = 30.0
+SQLITE_BUSY_SECONDS = 10.0
 
 
 class Cursor:

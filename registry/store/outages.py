@@ -17,8 +17,10 @@ from registry.errors import Unavailable
 # Seconds a client should wait before asking again: a restarting PostgreSQL is back in about 3 s.
 RETRY_AFTER = 5
 
-_DRIVER_OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout,
-                   es.OperationalError, es.InterfaceError, es.ConnectionPoolClosedError)
+_DRIVER_OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
+# The library's own classes wrap the drivers' errors (then the cause decides: "no such table" is
+# no outage), or stand alone (no connection to be had from its pool).
+_LIBRARY_OUTAGES = (es.OperationalError, es.InterfaceError, es.ConnectionPoolClosedError)
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 
 
@@ -29,7 +31,10 @@ def is_outage(exc: BaseException) -> bool:
     while current is not None and seen < 10:
         if isinstance(current, _DRIVER_OUTAGES):
             return True
-        if isinstance(current, sqlite3.OperationalError) and any(m in str(current) for m in _SQLITE_BUSY):
+        if isinstance(current, sqlite3.OperationalError):
+            return any(m in str(current) for m in _SQLITE_BUSY)
+        cause = current.__cause__ or current.__context__
+        if isinstance(current, _LIBRARY_OUTAGES) and cause is None:
             return True
         current = current.__cause__ or current.__context__
         seen += 1
