@@ -91,7 +91,9 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         queries = Queries(read_model, settings.config, clock,
                           Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache))
         access = Access.open(open_database(settings.store), rate_per_minute=settings.api_rate_per_minute,
-                             burst=settings.api_burst, create_tables=create, store=store)
+                             burst=settings.api_burst, read_rate_per_minute=settings.read_rate_per_minute,
+                             read_burst=settings.read_burst, max_event_streams=settings.max_event_streams,
+                             create_tables=create, store=store)
         opened.append(access)
         custody = custody or Keystore(settings.keys_dir, settings.keystore_passphrase)
     except BaseException:

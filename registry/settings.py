@@ -6,6 +6,12 @@ REGISTRY_KEYS                  the keystore directory (default ./keys)
 REGISTRY_KEYSTORE_PASSPHRASE   derive the keystore's master key from this passphrase (scrypt)
 REGISTRY_API_RATE_PER_MINUTE   writes per minute per API key (default 120)
 REGISTRY_API_BURST             writes an API key may make at once (default: the rate per minute)
+REGISTRY_READ_RATE_PER_MINUTE  reads per minute per client address, all workers and hosts together
+                               (default 6000; a verification costs 10 reads; 0: no limit, e.g.
+                               behind a gateway that limits)
+REGISTRY_READ_BURST            reads a client may make at once (default: the rate per minute)
+REGISTRY_MAX_EVENT_STREAMS     event streams (/events/stream) open at once, all workers and hosts
+                               together (default 100)
 REGISTRY_INSECURE_HOSTS        host:port,... the verifier may fetch from over plain http and that may
                                resolve to private addresses (tests, local demos); default none
 and the store's settings (registry.store.settings): REGISTRY_HOME, REGISTRY_DATABASE_URL,
@@ -26,6 +32,7 @@ from registry.store.settings import StoreSettings
 
 DEFAULT_PUBLIC_URL = "http://localhost:8000"
 DEFAULT_RATE_PER_MINUTE = 120
+DEFAULT_READ_RATE_PER_MINUTE = 6000
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,9 @@ class Settings:
     keystore_passphrase: str | None = field(default=None, repr=False)
     api_rate_per_minute: int = DEFAULT_RATE_PER_MINUTE
     api_burst: int | None = None
+    read_rate_per_minute: int = DEFAULT_READ_RATE_PER_MINUTE  # 0: not limited
+    read_burst: int | None = None
+    max_event_streams: int = 100
     insecure_hosts: frozenset[str] = frozenset()
 
     @classmethod
@@ -104,6 +114,10 @@ class Settings:
             keystore_passphrase=environ.get("REGISTRY_KEYSTORE_PASSPHRASE") or None,
             api_rate_per_minute=rate,
             api_burst=burst,
+            read_rate_per_minute=(0 if (environ.get("REGISTRY_READ_RATE_PER_MINUTE") or "").strip() == "0"
+                                  else _count(environ, "REGISTRY_READ_RATE_PER_MINUTE", DEFAULT_READ_RATE_PER_MINUTE)),
+            read_burst=_count(environ, "REGISTRY_READ_BURST", None),
+            max_event_streams=_count(environ, "REGISTRY_MAX_EVENT_STREAMS", 100),
             insecure_hosts=_hosts(environ.get("REGISTRY_INSECURE_HOSTS")),
         )
 

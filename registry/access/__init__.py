@@ -1,6 +1,7 @@
-"""Access: who may use the HTTP API and how much. API keys, idempotency records and rate limits,
-outside the HTTP package so that the command line manages the same keys the API checks. Its tables
-live beside the event store, never in the public event log."""
+"""Access: who may use the HTTP API and how much. API keys, idempotency records and rate limits
+(writes per API key, reads per client address), outside the HTTP package so that the command line
+manages the same keys the API checks. Its tables live beside the event store, never in the public
+event log, and every worker of every host shares them."""
 
 from __future__ import annotations
 
@@ -10,27 +11,39 @@ from registry.access.errors import AccessError, IdempotencyConflict, UnknownApiK
 from registry.access.idempotency import Claim, IdempotencyRecords, Replay, check_key, request_hash
 from registry.access.keys import ADMIN, ApiKeyRecord, ApiKeys, Principal
 from registry.access.limits import RateLimiter
-from registry.access import idempotency, keys
+from registry.access import idempotency, keys, limits, streams
+from registry.access.streams import StreamSlots
 from registry.store import Database, EventStore
 
-TABLES = (keys.TABLE, idempotency.TABLE)
+TABLES = (keys.TABLE, idempotency.TABLE, limits.TABLE, streams.TABLE)
+MAX_EVENT_STREAMS = 100  # open event streams, all workers and hosts together
 
 
 @dataclass
 class Access:
     keys: ApiKeys
     idempotency: IdempotencyRecords
-    limiter: RateLimiter
+    limiter: RateLimiter  # writes, per API key
+    reads: RateLimiter | None  # reads (and verification), per client address; None: not limited
+    streams: StreamSlots  # the cap on open event streams
 
     @classmethod
     def open(cls, db: Database, *, rate_per_minute: int, burst: int | None = None,
+             read_rate_per_minute: int | None = None, read_burst: int | None = None,
+             max_event_streams: int = MAX_EVENT_STREAMS,
              create_tables: bool = True, store: EventStore | None = None) -> Access:
         """`store`: the event store beside `db`, whose transactions idempotent writes share."""
         if create_tables:
             with db.transaction() as cursor:
                 cursor.execute(keys.DDL)
                 cursor.execute(idempotency.DDL)
-        return cls(ApiKeys(db), IdempotencyRecords(db, store), RateLimiter(rate_per_minute, burst=burst))
+                cursor.execute(limits.DDL)
+                cursor.execute(streams.DDL)
+        reads = (RateLimiter(db, read_rate_per_minute, burst=read_burst, name="read")
+                 if read_rate_per_minute else None)
+        return cls(ApiKeys(db), IdempotencyRecords(db, store),
+                   RateLimiter(db, rate_per_minute, burst=burst, name="write"), reads,
+                   StreamSlots(db, max_event_streams))
 
     def close(self) -> None:
         self.keys.db.close()
@@ -38,5 +51,5 @@ class Access:
 
 __all__ = [
     "ADMIN", "TABLES", "Access", "AccessError", "ApiKeyRecord", "ApiKeys", "Claim", "IdempotencyConflict",
-    "IdempotencyRecords", "Principal", "RateLimiter", "Replay", "UnknownApiKey", "check_key", "request_hash",
+    "IdempotencyRecords", "MAX_EVENT_STREAMS", "Principal", "RateLimiter", "StreamSlots", "Replay", "UnknownApiKey", "check_key", "request_hash",
 ]

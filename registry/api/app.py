@@ -41,7 +41,7 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
         },
         # The hot read (a credential's status) takes `queries` from here instead of by injection:
         # resolving a dependency costs each request a cleanup group, about 9% of that endpoint.
-        state=State({"queries": registry.queries}),
+        state=State({"queries": registry.queries, "access": registry.access}),
         template_config=template_config(),
         exception_handlers=HANDLERS,
         before_request=screen,

@@ -5,11 +5,14 @@ events as Server-Sent Events, so verifiers learn of revocations without polling 
 The stream polls the notification log (SQLite has no subscriptions) every `poll_seconds`; each
 event's SSE id is its log position, so a reconnecting client's Last-Event-ID resumes exactly. A
 stream is bounded: it ends after `stream_seconds` (the client reconnects, as EventSource does), and
-a process serves at most MAX_STREAMS at once."""
+at most `access.streams.cap` are open at once, counted across all workers and hosts (the slot is
+taken before the answer starts and given back when the stream ends, however it ends)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -22,15 +25,14 @@ from litestar.exceptions import HTTPException
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from registry.access import Access
 from registry.api.http import READ_PROBLEMS
 from registry.api.schemas import EventOut, EventPage
 from registry.errors import InputError
 from registry.projections import Queries
 
-MAX_STREAMS = 100
 HEARTBEAT_SECONDS = 15.0
 STREAM_BATCH = 100
-_streams = {"open": 0}
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class EventController(Controller):
     @get("/stream", responses=READ_PROBLEMS, media_type="text/event-stream",
          summary="New events as Server-Sent Events (id = log position; Last-Event-ID resumes)")
     async def stream(
-        self, queries: NamedDependency[Queries], streaming: NamedDependency[Streaming],
+        self, queries: NamedDependency[Queries], streaming: NamedDependency[Streaming], access: NamedDependency[Access],
         after: Annotated[int | None, QueryParameter(ge=0, le=10**15, description="start after this position (default: now)")] = None,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", required=False)] = None,
     ) -> ServerSentEvent:
@@ -69,15 +71,19 @@ class EventController(Controller):
             after = int(value)
         if after is None:
             after = await anyio.to_thread.run_sync(queries.last_position)
-        if _streams["open"] >= MAX_STREAMS:
-            raise HTTPException(status_code=503, detail=f"{MAX_STREAMS} event streams are open; retry later",
+        slots = access.streams
+        slot = await anyio.to_thread.run_sync(slots.take)
+        if slot is None:
+            raise HTTPException(status_code=503, detail=f"{slots.cap} event streams are open; retry later",
                                 headers={"Retry-After": "30"})
-        return ServerSentEvent(self._events(queries, streaming, after),
-                               retry_duration=int(streaming.poll_seconds * 1000) or 500)
+        release = _once(lambda: slots.release(slot))
+        events = self._events(queries, streaming, after, lambda: slots.alive(slot), release)
+        weakref.finalize(events, release)  # a stream never started still gives its slot back
+        return ServerSentEvent(events, retry_duration=int(streaming.poll_seconds * 1000) or 500)
 
     @staticmethod
-    async def _events(queries: Queries, streaming: Streaming, after: int) -> AsyncIterator[ServerSentEventMessage]:
-        _streams["open"] += 1
+    async def _events(queries: Queries, streaming: Streaming, after: int, alive: Callable[[], None],
+                      release: Callable[[], None]) -> AsyncIterator[ServerSentEventMessage]:
         try:
             now = anyio.current_time()
             deadline, heartbeat = now + streaming.stream_seconds, now + HEARTBEAT_SECONDS
@@ -91,7 +97,18 @@ class EventController(Controller):
                     continue
                 if anyio.current_time() >= heartbeat:  # keeps proxies from closing an idle stream
                     heartbeat = anyio.current_time() + HEARTBEAT_SECONDS
+                    await anyio.to_thread.run_sync(alive)  # the slot is still in use
                     yield ServerSentEventMessage(comment="idle", data=None)
                 await anyio.sleep(streaming.poll_seconds)
         finally:
-            _streams["open"] -= 1
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(release)
+
+
+def _once(action: Callable[[], None]) -> Callable[[], None]:
+    done = threading.Lock()
+
+    def run() -> None:
+        if done.acquire(blocking=False):
+            action()
+    return run

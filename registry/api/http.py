@@ -36,6 +36,9 @@ CURSOR_PATTERN = r"^[0-9]{1,15}$"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RAW_CONTROL = re.compile(rb"%(?:[01][0-9A-Fa-f]|7[Ff])|[\x00-\x1f\x7f]")
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+# Reads are limited per client address; a verification costs what this many reads cost.
+VERIFY_PATHS = frozenset({"/verify", "/pages/verify"})
+VERIFY_COST = 10
 
 
 async def screen(request: Request) -> None:
@@ -43,8 +46,17 @@ async def screen(request: Request) -> None:
     characters (NUL above all: PostgreSQL text cannot hold it) in the path or a query parameter,
     and a body that is not JSON as `registry.vc.json_text` reads it (nested too deep, a name twice
     in one object, a number out of range). The raw query string is searched first: the hot status
-    read pays one regular-expression scan of a short string."""
-    if _CONTROL.search(request.scope["path"]):
+    read pays one regular-expression scan of a short string. Reads (and verifications) are
+    limited per client address across all workers (writes: per API key, in `authenticate`)."""
+    path = request.scope["path"]
+    reads = request.app.state.access.reads
+    if reads is not None and (request.method in ("GET", "HEAD") or path in VERIFY_PATHS):
+        client = request.client.host if request.client else "unknown"
+        wait = reads.take(client, VERIFY_COST if request.method == "POST" else 1)
+        if wait is not None:
+            raise HTTPException(status_code=429, detail=f"read rate limit of {client} reached; retry in {wait} s",
+                                headers={"Retry-After": str(wait)})
+    if _CONTROL.search(path):
         raise InputError("path", "contains a control character (such as NUL)")
     raw = request.scope.get("query_string", b"")
     if raw and _RAW_CONTROL.search(raw):
