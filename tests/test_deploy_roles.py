@@ -5,6 +5,7 @@ work (issue, revoke, read projections, serve status lists) but can never rewrite
 from __future__ import annotations
 
 import json
+import uuid
 
 import psycopg
 import pytest
@@ -56,3 +57,38 @@ def test_the_service_runs_as_an_append_only_application_role(pg_database, tmp_pa
                           "TRUNCATE registry_events"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
+
+
+def test_operations_keep_the_application_roles_rights_and_refuse_in_one_line(pg_database, tmp_path, monkeypatch,
+                                                                              capsys):
+    """`projections rebuild` run by the owner (the operator role of deploy/README.md) recreates
+    tables with the application role's rights; commands the application role may not run say so in
+    one line, never with a traceback; the application role manages API keys."""
+    role = f"registry_app_{uuid.uuid4().hex[:8]}"  # roles are the cluster's: one of this test's own
+    with pg_database.connect() as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    common = {"REGISTRY_KEYS": str(tmp_path / "keys"), "REGISTRY_PUBLIC_URL": "https://badges.test",
+              "REGISTRY_HOME": str(tmp_path / "home")}
+    server = f"{pg_database.host}:{pg_database.port}/{pg_database.dbname}"
+    owner = {**common, "REGISTRY_DATABASE_URL": f"postgresql://{pg_database.user}:x@{server}",
+             "REGISTRY_CREATE_TABLES": "true"}
+    app_role = {**owner, "REGISTRY_DATABASE_URL": f"postgresql://{role}:x@{server}", "REGISTRY_CREATE_TABLES": "false"}
+    assert run(monkeypatch, capsys, owner, "init", "--app-role", role)[0] == 0
+    assert run(monkeypatch, capsys, app_role, "issuer", "register", "--slug", "acme", "--name", "Acme")[0] == 0
+
+    code, out, err = run(monkeypatch, capsys, app_role, "apikey", "create", "acme")
+    assert code == 0 and out.splitlines()[-1].startswith("rk_"), err
+    code, out, err = run(monkeypatch, capsys, owner, "projections", "rebuild")
+    assert code == 0, err
+    # After the rebuild the service still reads and writes its tables
+    code, out, err = run(monkeypatch, capsys, app_role, "--json", "achievement", "define", "--issuer", "acme",
+                         "--name", "Teamwork", "--description", "d", "--criteria", "c")
+    assert code == 0, err
+    code, out, err = run(monkeypatch, capsys, app_role, "issuer", "show", "acme")
+    assert code == 0, err
+    # What the application role may not do: one line naming what to do instead
+    for argv in (("projections", "rebuild"), ("init", "--app-role", role)):
+        code, out, err = run(monkeypatch, capsys, app_role, *argv)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("registry: "), (argv, err)
+        assert "Traceback" not in err and "owner" in lines[0], (argv, err)

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from registry.domain import DomainError
     from registry.errors import InputError, Unavailable
     from registry.projections import ReadStoreError
-    from registry.store import ConflictError, is_outage, unavailable
+    from registry.store import ConflictError, is_outage, missing_privilege, unavailable
     from registry.vc.errors import DocumentError
 
     registry = None
@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         if is_outage(exc):
             print(f"registry: {unavailable(exc)}", file=sys.stderr)
             return UNAVAILABLE
+        refused = missing_privilege(exc)
+        if refused is not None:
+            print(f"registry: the database refused this role ({refused}); this command needs the tables' "
+                  "owner: run it with the owner's REGISTRY_DATABASE_URL (deploy/README.md)", file=sys.stderr)
+            return 2
         print(f"registry: {internal_error(exc)}", file=sys.stderr)
         return INTERNAL_ERROR
     finally:

@@ -59,6 +59,13 @@ OUTAGE_RETRY_SECONDS = 0.5  # a follower's pause before it tries an unreachable 
 log = logging.getLogger("registry.projections")
 
 
+_PRIVILEGES = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"})
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 class ReadStoreError(RuntimeError):
     """The read models cannot be used as they are (tables of another version, no DDL rights)."""
 
@@ -157,13 +164,33 @@ class Runner:
             cursor.execute(statement)
 
     def _recreate(self, cursor: Cursor, projection: Projection) -> None:
+        granted = self._grants(cursor, projection.tables)
         for table in projection.tables:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         self._create(cursor, projection)
+        for table, role, privileges in granted:  # the application role keeps its rights
+            cursor.execute(f"GRANT {', '.join(privileges)} ON {table} TO {_quoted(role)}")
         cursor.execute("UPDATE projection_positions SET position = 0, version = ? WHERE name = ?",
                        (projection.version, projection.name))
         # Replayed from the start: what was passed over is applied again (or quarantined again).
         cursor.execute("DELETE FROM projection_quarantine WHERE name = ?", (projection.name,))
+
+    def _grants(self, cursor: Cursor, tables: Iterable[str]) -> list[tuple[str, str, list[str]]]:
+        """PostgreSQL: what other roles may do with these tables, to grant again after a rebuild."""
+        if self.db.kind != "postgres":
+            return []
+        found = []
+        for table in tables:
+            rows = cursor.execute(
+                "SELECT r.rolname, a.privilege_type FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a"
+                " JOIN pg_roles r ON r.oid = a.grantee WHERE c.oid = to_regclass(?) AND a.grantee <> c.relowner",
+                (table,))
+            by_role: dict[str, list[str]] = {}
+            for role, privilege in rows:
+                if privilege in _PRIVILEGES:
+                    by_role.setdefault(role, []).append(privilege)
+            found += [(table, role, sorted(set(privileges))) for role, privileges in by_role.items()]
+        return found
 
     def projection(self, name: str) -> Projection:
         try:

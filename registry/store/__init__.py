@@ -13,7 +13,7 @@ from registry.store.append_only import (
 from registry.store.database import Cursor, Database, open_database
 from registry.store.encoding import EventSchemaError, MsgspecMapper, PassThroughTranscoder
 from registry.store.event_store import ConflictError, EventStore
-from registry.store.outages import RETRY_AFTER, is_outage, unavailable
+from registry.store.outages import RETRY_AFTER, is_outage, missing_privilege, unavailable
 from registry.store.settings import (
     StoreSettings,
     StoreSettingsError,
@@ -42,6 +42,7 @@ __all__ = [
     "grant_application_role",
     "grant_tables",
     "is_outage",
+    "missing_privilege",
     "open_database",
     "parse_database_url",
     "unavailable",

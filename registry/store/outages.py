@@ -10,6 +10,7 @@ import sqlite3
 
 import eventsourcing.persistence as es
 import psycopg
+import psycopg.errors
 import psycopg_pool
 
 from registry.errors import Unavailable
@@ -41,6 +42,18 @@ def is_outage(exc: BaseException) -> bool:
     return False
 
 
+def missing_privilege(exc: BaseException) -> str | None:
+    """The database's refusal when the connected role lacks a right (PostgreSQL), or None."""
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            return None
+        if isinstance(current, psycopg.errors.InsufficientPrivilege):
+            return (str(current).strip().splitlines() or ["permission denied"])[0]
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def unavailable(exc: BaseException) -> Unavailable:
     """The error to answer with for an outage: what happened, in one line, and when to ask again."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -48,4 +61,4 @@ def unavailable(exc: BaseException) -> Unavailable:
                        retry_after=RETRY_AFTER)
 
 
-__all__ = ["RETRY_AFTER", "is_outage", "unavailable"]
+__all__ = ["RETRY_AFTER", "is_outage", "missing_privilege", "unavailable"]
