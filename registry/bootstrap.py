@@ -93,6 +93,7 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         access = Access.open(open_database(settings.store), rate_per_minute=settings.api_rate_per_minute,
                              burst=settings.api_burst, read_rate_per_minute=settings.read_rate_per_minute,
                              read_burst=settings.read_burst, max_event_streams=settings.max_event_streams,
+                             idempotency_expiry_seconds=settings.idempotency_expiry_seconds,
                              create_tables=create, store=store)
         opened.append(access)
         custody = custody or Keystore(settings.keys_dir, settings.keystore_passphrase)

@@ -10,6 +10,9 @@ REGISTRY_READ_RATE_PER_MINUTE  reads per minute per client address, all workers 
                                (default 6000; a verification costs 10 reads; 0: no limit, e.g.
                                behind a gateway that limits)
 REGISTRY_READ_BURST            reads a client may make at once (default: the rate per minute)
+REGISTRY_IDEMPOTENCY_EXPIRY_SECONDS  how long a write claimed with an Idempotency-Key may stay in
+                               progress before a retry takes it over (default 120: longer than the
+                               largest batch takes)
 REGISTRY_MAX_EVENT_STREAMS     event streams (/events/stream) open at once, all workers and hosts
                                together (default 100)
 REGISTRY_INSECURE_HOSTS        host:port,... the verifier may fetch from over plain http and that may
@@ -100,6 +103,7 @@ class Settings:
     read_rate_per_minute: int = DEFAULT_READ_RATE_PER_MINUTE  # 0: not limited
     read_burst: int | None = None
     max_event_streams: int = 100
+    idempotency_expiry_seconds: int | None = None
     insecure_hosts: frozenset[str] = frozenset()
 
     @classmethod
@@ -118,6 +122,7 @@ class Settings:
                                   else _count(environ, "REGISTRY_READ_RATE_PER_MINUTE", DEFAULT_READ_RATE_PER_MINUTE)),
             read_burst=_count(environ, "REGISTRY_READ_BURST", None),
             max_event_streams=_count(environ, "REGISTRY_MAX_EVENT_STREAMS", 100),
+            idempotency_expiry_seconds=_count(environ, "REGISTRY_IDEMPOTENCY_EXPIRY_SECONDS", None),
             insecure_hosts=_hosts(environ.get("REGISTRY_INSECURE_HOSTS")),
         )
 

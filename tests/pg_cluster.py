@@ -1,6 +1,8 @@
 """A PostgreSQL cluster of a test's own, which it may stop (`pg_ctl -m immediate`: a crash, as far
 as clients can tell) and start again on the same port, without disturbing the session's shared
-server. Debian's binaries; under root the server runs as `postgres` (initdb refuses root)."""
+server. Durable as a deployment is (PostgreSQL's defaults: fsync and synchronous_commit on): a
+crash must not lose what was acknowledged. Debian's binaries; under root the server runs as
+`postgres` (initdb refuses root)."""
 
 from __future__ import annotations
 
@@ -41,8 +43,7 @@ class Cluster:
 
     def start(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o",
-                  f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                  "-c synchronous_commit=off -c full_page_writes=off", "start")
+                  f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}", "start")
 
     def stop(self, mode: str = "immediate") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)

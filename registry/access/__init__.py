@@ -30,7 +30,7 @@ class Access:
     @classmethod
     def open(cls, db: Database, *, rate_per_minute: int, burst: int | None = None,
              read_rate_per_minute: int | None = None, read_burst: int | None = None,
-             max_event_streams: int = MAX_EVENT_STREAMS,
+             max_event_streams: int = MAX_EVENT_STREAMS, idempotency_expiry_seconds: int | None = None,
              create_tables: bool = True, store: EventStore | None = None) -> Access:
         """`store`: the event store beside `db`, whose transactions idempotent writes share."""
         if create_tables:
@@ -41,7 +41,8 @@ class Access:
                 cursor.execute(streams.DDL)
         reads = (RateLimiter(db, read_rate_per_minute, burst=read_burst, name="read")
                  if read_rate_per_minute else None)
-        return cls(ApiKeys(db), IdempotencyRecords(db, store),
+        expiry = {"expiry_seconds": idempotency_expiry_seconds} if idempotency_expiry_seconds else {}
+        return cls(ApiKeys(db), IdempotencyRecords(db, store, **expiry),
                    RateLimiter(db, rate_per_minute, burst=burst, name="write"), reads,
                    StreamSlots(db, max_event_streams))
 

@@ -7,7 +7,8 @@ Retries converge, whatever crashes where:
 - the write and its answer are committed in ONE transaction (`EventStore.holding`): the events a
   command saves are held until the answer is recorded beside them. After any crash either both
   are stored (a retry gets the answer) or neither (a retry performs the write);
-- a claim left in progress by a worker that died expires after IN_PROGRESS_SECONDS: the next retry
+- a claim left in progress by a worker that died expires after `expiry_seconds`
+  (REGISTRY_IDEMPOTENCY_EXPIRY_SECONDS, default IN_PROGRESS_SECONDS): the next retry
   takes it over (compare-and-set on the moment). Should the first worker still be alive, its
   answer no longer matches the claim, and its write is rolled back: the write happens once.
 
@@ -69,10 +70,11 @@ def _now() -> datetime:
 
 
 class IdempotencyRecords:
-    def __init__(self, db: Database, store: EventStore | None = None,
-                 clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, db: Database, store: EventStore | None = None, *,
+                 expiry_seconds: int = IN_PROGRESS_SECONDS, clock: Callable[[], datetime] = _now) -> None:
         self.db = db
         self.store = store
+        self.expiry = expiry_seconds  # a claim in progress this long is taken over by a retry
         self.clock = clock
 
     def begin(self, key_id: str, key: str, digest: str) -> Claim | Replay:
@@ -97,11 +99,11 @@ class IdempotencyRecords:
             if status != IN_PROGRESS:
                 return Replay(status=status, body=body.encode("utf-8"))
             age = (now - datetime.fromisoformat(since)).total_seconds()
-            if age < IN_PROGRESS_SECONDS:
-                wait = max(1, int(IN_PROGRESS_SECONDS - age) + 1)
+            if age < self.expiry:
+                wait = max(1, int(self.expiry - age) + 1)
                 raise IdempotencyConflict(
                     f"the request with Idempotency-Key {key!r} is still being processed; a claim left by a "
-                    f"worker that stopped expires {IN_PROGRESS_SECONDS} s after it was taken (in {wait} s)",
+                    f"worker that stopped expires {self.expiry} s after it was taken (in {wait} s)",
                     409, retry_after=wait)
             cursor.execute("UPDATE api_idempotency SET created_at = ? WHERE key_id = ? AND idempotency_key = ?"
                            " AND status = ? AND created_at = ?", (taken_at, key_id, key, IN_PROGRESS, since))
@@ -123,7 +125,7 @@ class IdempotencyRecords:
                 if recorded != 1:
                     raise IdempotencyConflict(
                         f"the request with Idempotency-Key {claim.key!r} was taken over by a retry after "
-                        f"{IN_PROGRESS_SECONDS} s; this attempt stored nothing", 409)
+                        f"{self.expiry} s; this attempt stored nothing", 409)
         except IdempotencyConflict:
             raise
         except BaseException:
