@@ -90,12 +90,17 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         opened.append(cache)
         queries = Queries(read_model, settings.config, clock,
                           Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache))
-        access = Access.open(open_database(settings.store), rate_per_minute=settings.api_rate_per_minute,
+        main = open_database(settings.store)
+        opened.append(main)
+        side = open_database(settings.store, side="limits") if settings.store.database == "sqlite" else None
+        if side is not None:
+            opened.append(side)
+        access = Access.open(main, side=side, rate_per_minute=settings.api_rate_per_minute,
                              burst=settings.api_burst, read_rate_per_minute=settings.read_rate_per_minute,
                              read_burst=settings.read_burst, max_event_streams=settings.max_event_streams,
                              idempotency_expiry_seconds=settings.idempotency_expiry_seconds,
                              create_tables=create, store=store)
-        opened.append(access)
+        opened[-2 if side is not None else -1:] = [access]  # it closes both from now on
         custody = custody or Keystore(settings.keys_dir, settings.keystore_passphrase)
     except BaseException:
         for part in reversed(opened):  # nothing half-built stays connected

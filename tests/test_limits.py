@@ -59,7 +59,7 @@ def test_a_steady_client_within_its_rate_is_never_refused(open_registry):
     """Leases grow for a busy client and shrink for a slow one; unspent requests go back, so a
     client keeping to its rate is never refused, however the requests fall on the workers."""
     registry = open_registry()
-    db = registry.access.keys.db
+    db = registry.access.limiter.db  # where the limits live (SQLite: a file of their own)
     now = [1_000_000.0]
     workers = [RateLimiter(db, 60, burst=10, name="steady", clock=lambda: now[0]) for _ in range(3)]
     for i in range(200):  # one a second, the rate

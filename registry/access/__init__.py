@@ -28,25 +28,32 @@ class Access:
     streams: StreamSlots  # the cap on open event streams
 
     @classmethod
-    def open(cls, db: Database, *, rate_per_minute: int, burst: int | None = None,
+    def open(cls, db: Database, *, rate_per_minute: int, burst: int | None = None, side: Database | None = None,
              read_rate_per_minute: int | None = None, read_burst: int | None = None,
              max_event_streams: int = MAX_EVENT_STREAMS, idempotency_expiry_seconds: int | None = None,
              create_tables: bool = True, store: EventStore | None = None) -> Access:
-        """`store`: the event store beside `db`, whose transactions idempotent writes share."""
+        """`store`: the event store beside `db`, whose transactions idempotent writes share. `side`:
+        where rate limits and stream slots live, if not in `db` (SQLite: a file of their own, so
+        that a read never waits for the event store's write lock)."""
+        side = side or db
         if create_tables:
             with db.transaction() as cursor:
                 cursor.execute(keys.DDL)
                 cursor.execute(idempotency.DDL)
+        if create_tables or side is not db:  # a side file is the registry's own: always its tables
+            with side.transaction() as cursor:
                 cursor.execute(limits.DDL)
                 cursor.execute(streams.DDL)
-        reads = (RateLimiter(db, read_rate_per_minute, burst=read_burst, name="read")
+        reads = (RateLimiter(side, read_rate_per_minute, burst=read_burst, name="read")
                  if read_rate_per_minute else None)
         expiry = {"expiry_seconds": idempotency_expiry_seconds} if idempotency_expiry_seconds else {}
         return cls(ApiKeys(db), IdempotencyRecords(db, store, **expiry),
-                   RateLimiter(db, rate_per_minute, burst=burst, name="write"), reads,
-                   StreamSlots(db, max_event_streams))
+                   RateLimiter(side, rate_per_minute, burst=burst, name="write"), reads,
+                   StreamSlots(side, max_event_streams))
 
     def close(self) -> None:
+        if self.streams.db is not self.keys.db:
+            self.streams.db.close()
         self.keys.db.close()
 
 

@@ -13,13 +13,16 @@ makes the limit stricter for a moment."""
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections.abc import Callable
 
 from registry.errors import InputError
-from registry.store import Database
+from registry.store import Database, is_outage
+
+log = logging.getLogger("registry.access")
 
 TABLE = "rate_limits"
 DDL = "CREATE TABLE IF NOT EXISTS rate_limits (bucket TEXT PRIMARY KEY, tat DOUBLE PRECISION NOT NULL)"
@@ -67,7 +70,15 @@ class RateLimiter:
             refund = lease.left
             lease.size = max(1, lease.size // 2) if refund else min(self.lease_max, lease.size * 2)
             want, lease.left = max(lease.size, cost), 0
-        granted, wait = self._grant(bucket, cost, want, refund, now)
+        try:
+            granted, wait = self._grant(bucket, cost, want, refund, now)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            # The limits' store is out of reach: a limit protects the registry, it must not stop
+            # it; the request goes ahead (and meets the same outage if it needs the database).
+            log.warning("rate limits unavailable (%s); letting %s through", exc, bucket)
+            return None
         if not granted:
             return max(1, math.ceil(wait))
         with self._lock:

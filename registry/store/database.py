@@ -24,7 +24,14 @@ import psycopg.sql
 import psycopg_pool
 
 from registry.errors import ConfigurationError
-from registry.store.settings import CONNECT_SECONDS, POOL_SIZE, RECONNECT_SECONDS, StoreSettings, prepare_sqlite
+from registry.store.settings import (
+    CONNECT_SECONDS,
+    POOL_SIZE,
+    RECONNECT_SECONDS,
+    StoreSettings,
+    prepare_side_file,
+    prepare_sqlite,
+)
 
 # SQLite: how long a statement waits for the file's write lock (commands hold it briefly).
 SQLITE_BUSY_SECONDS = 10.0
@@ -175,9 +182,14 @@ class PostgresDatabase(Database):
         self.pool.close()
 
 
-def open_database(settings: StoreSettings) -> Database:
-    """A connection to the database the event store lives in."""
+def open_database(settings: StoreSettings, *, side: str | None = None) -> Database:
+    """A connection to the database the event store lives in. With `side` (SQLite only): a file of
+    its own beside it, `<home>/<side>.sqlite`, for bookkeeping every request may write (rate
+    limits), so that it never waits for the event store's write lock, nor holds it up. On
+    PostgreSQL everything shares the one database, which every host reaches."""
     if settings.database == "sqlite":
+        if side is not None:
+            return SQLiteDatabase(str(prepare_side_file(settings, side)))
         prepare_sqlite(settings)
         return SQLiteDatabase(str(settings.sqlite_path))
     kwargs: dict[str, Any] = {

@@ -182,13 +182,27 @@ def prepare_sqlite(settings: StoreSettings) -> None:
     files the database file's permissions."""
     if not settings.home.exists():
         settings.home.mkdir(parents=True, mode=0o700)
-    path = settings.sqlite_path
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    _private_file(settings.sqlite_path)
+
+
+def prepare_side_file(settings: StoreSettings, name: str) -> Path:
+    """A SQLite file of its own beside the event store's, owner-only like it."""
+    prepare_sqlite(settings)
+    path = settings.home / f"{name}.sqlite"
+    _private_file(path)
+    return path
+
+
+def _private_file(path: Path) -> None:
+    """Create the file 0600, or make an existing one 0600, by path only: never by opening and closing
+    it. Closing any descriptor of a SQLite file drops every POSIX lock this process holds on it
+    (fcntl semantics), and a process that lost its locks can have its WAL deleted under it by
+    another closing the database (writes then vanish)."""
     try:
-        if os.fstat(descriptor).st_mode & 0o077:
-            os.fchmod(descriptor, 0o600)  # a file an earlier version created 0644
-    finally:
-        os.close(descriptor)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))  # new: nobody has it open
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # a file an earlier version created 0644
 
 
 def describe(settings: StoreSettings) -> str:
