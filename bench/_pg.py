@@ -41,9 +41,28 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class Cluster:
+    """A throwaway cluster's handle: its URL, and stop/start for benchmarks of restarts."""
+
+    def __init__(self, bin_dir: Path, root: Path, as_owner: list[str]) -> None:
+        self.bin_dir, self.root, self.as_owner = bin_dir, root, as_owner
+        self.data, self.log, self.port = root / "data", root / "postgresql.log", free_port()
+        self.url = f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
+
+    def pg(self, *command: str, check: bool = True) -> None:
+        subprocess.run([*self.as_owner, *command], check=check, capture_output=True, text=True)
+
+    def start(self) -> None:
+        self.pg(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
+                "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.pg(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+
 @contextmanager
-def throwaway_postgres(bin_dir: Path | None = None) -> Iterator[str]:
-    """The URL of an empty database on a fresh local cluster, stopped and removed on exit."""
+def restartable_postgres(bin_dir: Path | None = None) -> Iterator[Cluster]:
+    """A fresh local cluster with one empty database (`cluster.url`), stopped and removed on exit."""
     bin_dir = bin_dir or find_bin_dir()
     if bin_dir is None:
         raise RuntimeError("no PostgreSQL server binaries (pg_ctl) in /usr/lib/postgresql/*/bin or on PATH")
@@ -53,26 +72,28 @@ def throwaway_postgres(bin_dir: Path | None = None) -> Iterator[str]:
         owner = pwd.getpwnam(SUPERUSER)
         os.chown(root, owner.pw_uid, owner.pw_gid)
         as_owner = ["runuser", "-u", SUPERUSER, "--"]
-    data, log, port = root / "data", root / "postgresql.log", free_port()
-
-    def pg(*command: str, check: bool = True) -> None:
-        subprocess.run([*as_owner, *command], check=check, capture_output=True, text=True)
-
+    cluster = Cluster(bin_dir, root, as_owner)
     try:
-        pg(str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8",
-           "--no-sync")  # initdb's own fsyncs only slow set-up; the server itself stays durable
+        cluster.pg(str(bin_dir / "initdb"), "-D", str(cluster.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8",
+                   "--no-sync")  # initdb's own fsyncs only slow set-up; the server itself stays durable
         try:
-            pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-               "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {root}", "start")
-            with psycopg.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres",
+            cluster.start()
+            with psycopg.connect(host="127.0.0.1", port=cluster.port, user=SUPERUSER, dbname="postgres",
                                  autocommit=True) as connection:
                 connection.execute(f"CREATE DATABASE {DATABASE}")
-            yield f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}"
+            yield cluster
         finally:
             # Also after a failed or timed-out start: a half-started server must not outlive us.
-            pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop", check=False)
+            cluster.stop("fast")
     except subprocess.CalledProcessError as exc:
-        tail = log.read_text()[-2000:] if log.exists() else ""
+        tail = cluster.log.read_text()[-2000:] if cluster.log.exists() else ""
         raise RuntimeError(f"{' '.join(map(str, exc.cmd))} failed: {exc.stderr.strip()}\n{tail}") from None
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_postgres(bin_dir: Path | None = None) -> Iterator[str]:
+    """The URL of an empty database on a fresh local cluster, stopped and removed on exit."""
+    with restartable_postgres(bin_dir) as cluster:
+        yield cluster.url
