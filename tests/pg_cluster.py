@@ -15,6 +15,7 @@ from pathlib import Path
 
 import port_for
 import psycopg
+import pytest
 
 from conftest import find_pg_ctl
 
@@ -57,3 +58,12 @@ class Cluster:
     def remove(self) -> None:
         self.stop("fast")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def own_cluster():
+    """A started cluster for the module's tests, removed afterwards."""
+    cluster = Cluster()
+    cluster.start()
+    yield cluster
+    cluster.remove()

@@ -98,4 +98,5 @@ def test_the_event_stream_cap_is_exact_across_workers(open_registry):
         registries[1].access.streams.release(held.pop())
         served = client.get("/events/stream", params={"after": 0})  # ends after 0.3 s
         assert served.status_code == 200 and served.headers["content-type"].startswith("text/event-stream")
-        assert registries[2].access.streams.open_count() == 2  # its slot was given back
+        # Its slot was given back: one more can be taken, and then none
+        assert registries[2].access.streams.take() is not None and registries[3].access.streams.take() is None

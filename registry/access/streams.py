@@ -44,7 +44,3 @@ class StreamSlots:
     def release(self, slot: str) -> None:
         with self.db.transaction() as cursor:
             cursor.execute("DELETE FROM event_streams WHERE id = ?", (slot,))
-
-    def open_count(self) -> int:
-        return self.db.query("SELECT count(*) FROM event_streams WHERE alive_at >= ?",
-                             (self.clock() - STALE_SECONDS,))[0][0]

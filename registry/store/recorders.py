@@ -14,9 +14,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
@@ -26,6 +26,7 @@ from psycopg.sql import SQL, Identifier
 from registry.store.append_only import AppendOnlyPostgresRecorder
 
 CHUNK = 500  # events per INSERT statement on PostgreSQL
+T = TypeVar("T")
 
 
 class Held:
@@ -38,7 +39,7 @@ class Held:
         self._recorder: Any = None
         self.written = False  # whether any event was inserted in it
 
-    def cursor(self, recorder: Any, opener: Any) -> Any:
+    def cursor(self, recorder: Any, opener: Callable[[ExitStack], Any]) -> Any:
         """The open transaction's cursor, opening it through `opener(stack)` on first use."""
         if self._stack is None:
             stack = ExitStack()
@@ -50,8 +51,19 @@ class Held:
             self._stack, self._recorder = stack, recorder
         return self._cursor
 
+    def insert(self, recorder: Any, opener: Callable[[ExitStack], Any], insert: Callable[[Any], T]) -> T:
+        """Run `insert(cursor)` in the held transaction (opened on first use); a failure rolls the
+        transaction back, so the next attempt (a retried command) starts afresh."""
+        cursor = self.cursor(recorder, opener)
+        try:
+            result = insert(cursor)
+        except BaseException as exc:
+            self.reset(exc)
+            raise
+        self.written = True
+        return result
+
     def reset(self, exc: BaseException) -> None:
-        """Roll back after a failed insert: the next attempt (a retried command) starts afresh."""
         stack, self._stack, self._cursor, self.written = self._stack, None, None, False
         if stack is not None:
             stack.__exit__(type(exc), exc, exc.__traceback__)
@@ -98,14 +110,8 @@ class RegistrySQLiteRecorder(SQLiteApplicationRecorder):
         held: Held | None = kwargs.pop("held", None)
         if held is None:
             return super().insert_events(stored_events, **kwargs)
-        cursor = held.cursor(self, lambda stack: stack.enter_context(self.datastore.transaction(commit=True)))
-        try:
-            ids = self._insert_events(cursor, stored_events, **kwargs)
-        except BaseException as exc:
-            held.reset(exc)
-            raise
-        held.written = True
-        return ids
+        return held.insert(self, lambda stack: stack.enter_context(self.datastore.transaction(commit=True)),
+                           lambda cursor: self._insert_events(cursor, stored_events, **kwargs))
 
     def execute_held(self, cursor: Any, statement: str, params: Sequence[Any]) -> int:
         cursor.execute(statement.format(table="api_idempotency"), params)
@@ -118,14 +124,7 @@ class RegistryPostgresRecorder(AppendOnlyPostgresRecorder):
         if held is None:
             with ExitStack() as stack:
                 return self._insert_chunked(self._open(stack), stored_events, **kwargs)
-        cursor = held.cursor(self, self._open)
-        try:
-            ids = self._insert_chunked(cursor, stored_events, **kwargs)
-        except BaseException as exc:
-            held.reset(exc)
-            raise
-        held.written = True
-        return ids
+        return held.insert(self, self._open, lambda cursor: self._insert_chunked(cursor, stored_events, **kwargs))
 
     def _open(self, stack: ExitStack) -> Any:
         connection = stack.enter_context(self.datastore.get_connection())
