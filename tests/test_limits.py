@@ -14,19 +14,21 @@ from registry.api import create_app
 from test_api_support import assert_problem, definition
 
 
-def clients(open_registry, **env: str) -> list[TestClient]:
-    """Two apps, each over its own registry (its own connections, pools, leases), one database."""
-    made = []
+def clients(open_registry, **env: str) -> tuple[list[TestClient], object]:
+    """Two apps, each over its own registry (its own connections, pools, leases), one database;
+    and the first registry's access (to make API keys)."""
+    made, registries = [], []
     for _ in range(2):
-        client = TestClient(create_app(open_registry(**env)))
+        registries.append(open_registry(**env))
+        client = TestClient(create_app(registries[-1]))
         client.__enter__()
         made.append(client)
-    return made
+    return made, registries[0].access
 
 
 def test_reads_are_limited_per_client_across_workers(open_registry):
-    workers = clients(open_registry, REGISTRY_READ_RATE_PER_MINUTE="60", REGISTRY_READ_BURST="6")
-    admin = workers[0].app.state.access.keys.create(issuer=None)[0]
+    workers, access = clients(open_registry, REGISTRY_READ_RATE_PER_MINUTE="60", REGISTRY_READ_BURST="6")
+    admin = access.keys.create(issuer=None)[0]
     workers[0].post("/issuers", json={"slug": "acme", "name": "Acme"}, headers={"Authorization": f"Bearer {admin}"})
     answers = [client.get("/issuers/acme") for client in itertools.islice(itertools.cycle(workers), 20)]
     admitted = [a for a in answers if a.status_code == 200]
@@ -41,8 +43,8 @@ def test_reads_are_limited_per_client_across_workers(open_registry):
 
 
 def test_writes_are_limited_per_key_across_workers(open_registry):
-    workers = clients(open_registry, REGISTRY_API_RATE_PER_MINUTE="60", REGISTRY_API_BURST="4")
-    keys = workers[0].app.state.access.keys
+    workers, access = clients(open_registry, REGISTRY_API_RATE_PER_MINUTE="60", REGISTRY_API_BURST="4")
+    keys = access.keys
     admin = keys.create(issuer=None)[0]
     workers[1].post("/issuers", json={"slug": "acme", "name": "Acme"}, headers={"Authorization": f"Bearer {admin}"})
     acme = {"Authorization": f"Bearer {keys.create(issuer='acme')[0]}"}

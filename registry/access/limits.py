@@ -6,8 +6,8 @@ Each bucket is a GCRA (generic cell rate algorithm) bucket: its state is one num
 theoretical arrival time `tat` of the next request; a request costing n is allowed while
 `max(tat, now) + n / rate - now <= burst / rate`. Asking the database on every request would cost
 a read a write transaction, so a worker takes a small **lease** of requests from the shared bucket
-at once (at most LEASE_MAX, a tenth of the burst) and spends it locally; a lease not spent within
-LEASE_SECONDS is dropped. A lease is deducted from the shared bucket when taken, so all workers
+at once (at most a tenth of the burst and a second's worth of the rate) and spends it locally; what
+is not spent within LEASE_SECONDS goes back. A lease is deducted from the shared bucket when taken, so all workers
 together never admit more than the bucket allows: a worker that dies with a lease in hand only
 makes the limit stricter for a moment."""
 
@@ -26,7 +26,6 @@ log = logging.getLogger("registry.access")
 
 TABLE = "rate_limits"
 DDL = "CREATE TABLE IF NOT EXISTS rate_limits (bucket TEXT PRIMARY KEY, tat DOUBLE PRECISION NOT NULL)"
-LEASE_MAX = 50
 LEASE_SECONDS = 1.0
 
 
@@ -46,7 +45,8 @@ class RateLimiter:
         self.name = name  # the buckets' prefix: limiters of different kinds share the table
         self.interval = 60.0 / per_minute  # seconds one request costs the bucket
         self.burst = float(burst or per_minute)
-        self.lease_max = max(1, min(LEASE_MAX, int(self.burst) // 10))
+        # A lease is at most a tenth of the burst and a second's worth of the rate.
+        self.lease_max = max(1, min(int(self.burst) // 10, per_minute // 60))
         self.clock = clock
         self._leases: dict[str, _Lease] = {}
         self._lock = threading.Lock()

@@ -18,7 +18,7 @@ from registry.api.endorsements import EndorsementController
 from registry.api.events import EventController, Streaming
 from registry.api.issuers import IssuerController
 from registry.api.pages import pages_router, template_config
-from registry.api.http import screen
+from registry.api.http import screening
 from registry.api.problems import HANDLERS
 from registry.api.reading import HANDLERS as READ_SIDE
 from registry.bootstrap import Registry, open_registry
@@ -41,10 +41,10 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
         },
         # The hot read (a credential's status) takes `queries` from here instead of by injection:
         # resolving a dependency costs each request a cleanup group, about 9% of that endpoint.
-        state=State({"queries": registry.queries, "access": registry.access}),
+        state=State({"queries": registry.queries}),
         template_config=template_config(),
         exception_handlers=HANDLERS,
-        before_request=screen,
+        before_request=screening(registry.access),
         request_max_body_size=MAX_DOCUMENT_BYTES,
         on_shutdown=[registry.close] if owns_registry else [],
         openapi_config=OpenAPIConfig(

@@ -41,35 +41,41 @@ VERIFY_PATHS = frozenset({"/verify", "/pages/verify"})
 VERIFY_COST = 10
 
 
-async def screen(request: Request) -> None:
-    """Before any handler: refuse what no store can hold and no decoder should meet. Control
-    characters (NUL above all: PostgreSQL text cannot hold it) in the path or a query parameter,
-    and a body that is not JSON as `registry.vc.json_text` reads it (nested too deep, a name twice
-    in one object, a number out of range). The raw query string is searched first: the hot status
-    read pays one regular-expression scan of a short string. Reads (and verifications) are
-    limited per client address across all workers (writes: per API key, in `authenticate`)."""
-    path = request.scope["path"]
-    reads = request.app.state.access.reads
-    if reads is not None and (request.method in ("GET", "HEAD") or path in VERIFY_PATHS):
-        client = request.client.host if request.client else "unknown"
-        wait = reads.take(client, VERIFY_COST if request.method == "POST" else 1)
-        if wait is not None:
-            raise HTTPException(status_code=429, detail=f"read rate limit of {client} reached; retry in {wait} s",
-                                headers={"Retry-After": str(wait)})
-    if _CONTROL.search(path):
-        raise InputError("path", "contains a control character (such as NUL)")
-    raw = request.scope.get("query_string", b"")
-    if raw and _RAW_CONTROL.search(raw):
-        for name, value in request.query_params.multi_items():
-            if _CONTROL.search(name) or _CONTROL.search(str(value)):
-                raise InputError(name, "contains a control character (such as NUL)")
-    if request.method in ("POST", "PUT", "PATCH") and not request.headers.get("content-type", "").startswith(_FORMS):
-        body = await request.body()
-        try:
-            if body:  # an empty body is the handler's to accept or refuse
-                json_text.check(body)
-        except json_text.JsonTextError as exc:
-            raise InputError("body", f"not valid JSON: {exc}") from None
+def screening(access: Access) -> Callable[[Request], Any]:
+    """The hook run before every handler (`before_request`), over the registry's access."""
+    reads = access.reads
+
+    async def screen(request: Request) -> None:
+        """Refuse what no store can hold and no decoder should meet. Control characters (NUL
+        above all: PostgreSQL text cannot hold it) in the path or a query parameter, and a body
+        that is not JSON as `registry.vc.json_text` reads it (nested too deep, a name twice in one
+        object, a number out of range). The raw query string is searched first: the hot status
+        read pays one regular-expression scan of a short string. Reads (and verifications) are
+        limited per client address across all workers (writes: per API key, in `authenticate`)."""
+        scope = request.scope
+        path = scope["path"]
+        if reads is not None and (request.method in ("GET", "HEAD") or path in VERIFY_PATHS):
+            client = scope["client"][0] if scope.get("client") else "unknown"
+            wait = reads.take(client, VERIFY_COST if request.method == "POST" else 1)
+            if wait is not None:
+                raise HTTPException(status_code=429, detail=f"read rate limit of {client} reached; retry in {wait} s",
+                                    headers={"Retry-After": str(wait)})
+        if _CONTROL.search(path):
+            raise InputError("path", "contains a control character (such as NUL)")
+        raw = scope.get("query_string", b"")
+        if raw and _RAW_CONTROL.search(raw):
+            for name, value in request.query_params.multi_items():
+                if _CONTROL.search(name) or _CONTROL.search(str(value)):
+                    raise InputError(name, "contains a control character (such as NUL)")
+        if request.method in ("POST", "PUT", "PATCH") and not request.headers.get("content-type", "").startswith(_FORMS):
+            body = await request.body()
+            try:
+                if body:  # an empty body is the handler's to accept or refuse
+                    json_text.check(body)
+            except json_text.JsonTextError as exc:
+                raise InputError("body", f"not valid JSON: {exc}") from None
+
+    return screen
 
 
 # --- authentication ----------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ Statements are written once with `?` placeholders; on PostgreSQL they are transl
 and nowhere else. SQLite: a file (WAL, as the event store set it); writes take the file's write
 lock at BEGIN (IMMEDIATE), so two writers serialise instead of failing mid-transaction.
 PostgreSQL: the same settings as the event store, `search_path` set to its schema; connections
-from a psycopg_pool pool. A connection the server closed (a restart) is not handed out again: a
-read that meets one has the pool check its idle connections and is asked once more on a fresh
-one; a write is not repeated (its caller gets 503 and may retry). While the server is down,
-asking for a connection gives up after CONNECT_SECONDS, and the pool reconnects by itself.
+from `Connections`. A connection the server closed (a restart) is not handed out again: a read
+that meets one drops the idle ones and is asked once more on a new connection; a write is not
+repeated (its caller gets 503 and may retry). While the server is down a request fails within
+CONNECT_SECONDS; the first one after it is back connects.
 A transaction's connection is the thread's for its duration: a query inside it sees its writes."""
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import psycopg.pq
 import psycopg.sql
-import psycopg_pool
 
 from registry.errors import ConfigurationError
 from registry.store.settings import (
     CONNECT_SECONDS,
     POOL_SIZE,
-    RECONNECT_SECONDS,
     StoreSettings,
     prepare_side_file,
     prepare_sqlite,
@@ -114,19 +113,61 @@ class SQLiteDatabase(Database):
             self.connection.close()
 
 
+class Connections:
+    """PostgreSQL connections on demand: an idle one is reused (the most recent first), a new one is
+    made when none is idle, at most `size` are in use at once (a caller waits CONNECT_SECONDS for
+    one, then gets an OperationalError: 503), and one that broke is dropped when given back. No
+    background threads and no back-off: the first request after a restart connects at once.
+    (psycopg_pool's background reconnection kept requests waiting seconds after the server was
+    back, measured by bench/faults.py; the event store keeps the library's pool, with pre-ping.)"""
+
+    def __init__(self, connect_kwargs: dict[str, Any], size: int) -> None:
+        self.connect_kwargs = {**connect_kwargs, "autocommit": True, "connect_timeout": CONNECT_SECONDS}
+        self._idle: list[psycopg.Connection] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        if not self._slots.acquire(timeout=CONNECT_SECONDS):
+            raise psycopg.OperationalError(f"no database connection free within {CONNECT_SECONDS} s")
+        try:
+            with self._lock:
+                connection = self._idle.pop() if self._idle else None
+            if connection is None or connection.closed:
+                connection = psycopg.connect(**self.connect_kwargs)
+            try:
+                yield connection
+            finally:
+                if connection.broken or connection.closed or \
+                        connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    connection.close()
+                else:
+                    with self._lock:
+                        self._idle.append(connection)
+        finally:
+            self._slots.release()
+
+    def discard_idle(self) -> None:
+        """After a connection failed: the idle ones most likely broke with it (a restart)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    def close(self) -> None:
+        self.discard_idle()
+
+
 class PostgresDatabase(Database):
     kind = "postgres"
 
     def __init__(self, connect_kwargs: dict[str, Any], pool_size: int = POOL_SIZE) -> None:
         super().__init__()
         self.connect_kwargs = connect_kwargs
-        kwargs = {k: v for k, v in connect_kwargs.items() if k != "conninfo"}
-        self.pool = psycopg_pool.ConnectionPool(
-            connect_kwargs.get("conninfo", ""),
-            kwargs={**kwargs, "autocommit": True, "connect_timeout": CONNECT_SECONDS},
-            min_size=1, max_size=pool_size, timeout=CONNECT_SECONDS, open=False, name="registry",
-            reconnect_timeout=RECONNECT_SECONDS)
-        self.pool.open(wait=True, timeout=CONNECT_SECONDS)
+        self.pool = Connections(connect_kwargs, pool_size)
+        with self.pool.connection():
+            pass  # connects now: a wrong URL is said at start-up
         self._held = threading.local()  # the connection of this thread's open transaction
         self._statements: dict[str, str] = {}
 
@@ -145,11 +186,11 @@ class PostgresDatabase(Database):
             with self.pool.connection() as connection:
                 return self._run(connection, sql, params)
         except psycopg.OperationalError:
+            self.pool.discard_idle()
             if not sql.lstrip()[:6].upper() == "SELECT":
                 raise
-            # Most likely a connection the server closed while idle: have the pool replace every
-            # such one, and ask once more (raises again if the server itself is down).
-            self.pool.check()
+            # Most likely a connection the server closed while idle (a restart): ask once more on
+            # a new one (which fails at once if the server itself is down).
             with self.pool.connection() as connection:
                 return self._run(connection, sql, params)
 
@@ -169,6 +210,9 @@ class PostgresDatabase(Database):
             try:
                 with connection.transaction(), connection.cursor() as raw:
                     yield Cursor(self, raw)
+            except psycopg.OperationalError:
+                self.pool.discard_idle()
+                raise
             finally:
                 self._held.connection = None
 
@@ -201,6 +245,6 @@ def open_database(settings: StoreSettings, *, side: str | None = None) -> Databa
     try:
         psycopg.connect(**kwargs, connect_timeout=CONNECT_SECONDS).close()  # says why it cannot connect
         return PostgresDatabase(kwargs)
-    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+    except psycopg.OperationalError as exc:
         raise ConfigurationError("REGISTRY_DATABASE_URL",
                                  f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None

@@ -5,7 +5,8 @@
    answer in it (`Held.finish`, e.g. the idempotency record with the response body), and only then
    commits. After any crash either both are stored or neither: a retry with the same idempotency
    key gets the stored answer or performs the write, never both.
-2. **Large writes that never hang (PostgreSQL).** The library sends all of a save's events as one
+2. **Reads that fail fast (PostgreSQL)**: without the library's ten retries, see `_once`.
+3. **Large writes that never hang (PostgreSQL).** The library sends all of a save's events as one
    array parameter in pipeline mode; with thousands of events (a 1,000-row CSV batch is about
    3,250) the client and server have been seen waiting on each other forever. Here the events go
    in statements of at most CHUNK events, without the pipeline, in one transaction that takes the
@@ -118,7 +119,19 @@ class RegistrySQLiteRecorder(SQLiteApplicationRecorder):
         return cursor.sqlite_cursor.rowcount
 
 
+def _once(method: Callable) -> Callable:
+    """The library's method without its retry decorator (ten attempts, each waiting for a
+    connection): during an outage a read would hang half a minute before failing. Here it fails
+    after one wait for a connection (the pool's timeout, a few seconds) and is answered 503; the
+    pool tests connections on checkout, so a connection a restart broke is never handed out."""
+    return getattr(method, "__wrapped__", method)
+
+
 class RegistryPostgresRecorder(AppendOnlyPostgresRecorder):
+    select_events = _once(AppendOnlyPostgresRecorder.select_events)
+    select_notifications = _once(AppendOnlyPostgresRecorder.select_notifications)
+    max_notification_id = _once(AppendOnlyPostgresRecorder.max_notification_id)
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         held: Held | None = kwargs.pop("held", None)
         if held is None:

@@ -27,10 +27,10 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 # a request waits for one before it is answered 503.
 POOL_SIZE = 4
 CONNECT_SECONDS = 3
-# How long a pool keeps retrying a lost connection in the background, with growing pauses (1 s,
-# 2 s, ...), before it gives up and lets the next request try afresh. Short: after a restart the
-# first request reconnects at once instead of waiting out a long pause.
-RECONNECT_SECONDS = 2.0
+# How long the event store's pool (psycopg_pool) keeps retrying a lost connection in the
+# background, with growing pauses, before it gives up and lets the next request try afresh. Short:
+# after a restart the first request reconnects at once instead of waiting out a long pause.
+RECONNECT_SECONDS = 0.5
 _SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*([^\s,]+)")
 
 
