@@ -179,7 +179,8 @@ def big_batch(rows: int) -> dict:
 
 def under_faults(seconds: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp, restartable_postgres() as pg:
-        env = registry_env(Path(tmp), pg.url)
+        # One client address: the read limit would answer most of it 429 (correctly; not measured here)
+        env = registry_env(Path(tmp), pg.url, REGISTRY_READ_RATE_PER_MINUTE="0")
         _, ids, _ = seed(env, 200)
         with server(serve_argv(), env, f"/credentials/{ids[0]}/status", Path(tmp) / "serve.log") as port:
             serve_pid = int(subprocess.run(["pgrep", "-f", "--", f"--port {port}"], capture_output=True,
