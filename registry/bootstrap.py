@@ -31,6 +31,7 @@ from registry.store import (
     grant_application_role,
     grant_tables,
     open_database,
+    require_owner,
 )
 
 
@@ -52,6 +53,7 @@ class Registry:
         """Bring the database up to date as its owner: the append-only guard, the read models (those
         of an older layout are rebuilt) and, on PostgreSQL, an application role's rights. Returns
         the names of the read models that were rebuilt."""
+        require_owner(self.store)
         rebuilt = self.queries.read_model.runner.prepare(create=True)
         self.queries.fresh()
         if app_role:

@@ -425,7 +425,8 @@ def test_cli_run_follows_until_sigterm(environment, open_registry):
     env = {**os.environ, **environment}
 
     def registry_cli(*argv: str) -> None:
-        subprocess.run([sys.executable, "-m", "registry.cli", *argv], env=env, check=True, capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "registry.cli", *argv], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
 
     registry_cli("issuer", "register", "--slug", "acme", "--name", "Acme")
     worker = subprocess.Popen([sys.executable, "-m", "registry.cli", "projections", "run", "--poll", "0.1",

@@ -114,6 +114,11 @@ class Runner:
         if not create:
             self._check_versions()
             return []
+        try:
+            self._check_versions()
+            return []  # all in place: no DDL, whose table locks would wait on a running follower's writes
+        except ReadStoreError:
+            pass
         rebuilt = []
         with self.db.transaction() as cursor:
             if self.db.kind == "postgres":

@@ -9,6 +9,7 @@ from registry.store.append_only import (
     enforce_append_only,
     grant_application_role,
     grant_tables,
+    require_owner,
 )
 from registry.store.database import Cursor, Database, open_database
 from registry.store.encoding import EventSchemaError, MsgspecMapper, PassThroughTranscoder
@@ -45,5 +46,6 @@ __all__ = [
     "missing_privilege",
     "open_database",
     "parse_database_url",
+    "require_owner",
     "unavailable",
 ]

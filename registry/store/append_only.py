@@ -32,6 +32,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
+from registry.errors import ConfigurationError
+
 REFUSAL = "stored events are append-only"
 
 
@@ -203,6 +205,23 @@ def grant_application_role(app: Application, role: str) -> None:
                     table=Identifier(other), **ident))
 
 
+def require_owner(app: Application) -> None:
+    """PostgreSQL: refuse unless the connected role owns the events table (what `registry init`
+    does, creating, guarding and granting, is the owner's; run by another role it would quietly
+    grant nothing)."""
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        return
+    with recorder.datastore.transaction(commit=False) as curs:
+        curs.execute("SELECT current_user AS me, pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = "
+                     "to_regclass(%s)", (Composed([Identifier(recorder.datastore.schema), SQL("."),
+                                                   Identifier(recorder.events_table_name)]).as_string(curs),))
+        row = curs.fetchone()
+    if row is not None and row["me"] != row["owner"]:
+        raise ConfigurationError("REGISTRY_DATABASE_URL", f"registry init is the tables' owner's command; connected as "
+                                 f"{row['me']}, the owner is {row['owner']} (deploy/README.md)")
+
+
 def grant_tables(app: Application, role: str, tables: dict[str, str]) -> None:
     """Grant `role` rights on further tables of the same schema (read models, API bookkeeping):
     {table: "SELECT, INSERT, UPDATE, DELETE"}. These tables are derived or operational, so the
@@ -225,4 +244,5 @@ __all__ = [
     "grant_application_role",
     "grant_tables",
     "lock_function_name",
+    "require_owner",
 ]
