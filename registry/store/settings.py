@@ -157,11 +157,9 @@ def eventsourcing_env(settings: StoreSettings) -> dict[str, str]:
     # Takes the insert lock through a function, so an application role needs no UPDATE right;
     # inserts in bounded chunks; can hold a write open for its answer (registry.store.recorders).
     env["APPLICATION_RECORDER_TOPIC"] = "registry.store.recorders:RegistryPostgresRecorder"
-    # Connections come from the library's psycopg_pool, tested on checkout (a server restart
-    # leaves the pool's connections closed: they are replaced, not handed out), several per
-    # process, given up on after a few seconds (the request then gets 503), never left idle in a
-    # transaction by a client that died.
-    env["POSTGRES_PRE_PING"] = "y"
+    # Connections come from the library's psycopg_pool, several per process, given up on after a
+    # few seconds (the request then gets 503), never left idle in a transaction by a client that
+    # died. Broken ones (a restart) are dropped when a read meets one (registry.store.recorders).
     env["POSTGRES_POOL_SIZE"] = str(POOL_SIZE)
     env["POSTGRES_MAX_OVERFLOW"] = str(POOL_SIZE)
     env["POSTGRES_CONNECT_TIMEOUT"] = str(CONNECT_SECONDS)
