@@ -20,6 +20,9 @@ from registry.commands.records import Records
 from registry.commands.status_lists import StatusListCommands
 from registry.commands.trust import TrustCommands
 from registry.keystore import Keystore
+from registry.log.checkpoints import Checkpointer
+from registry.log.service import TransparencyLog
+from registry.log.storage import LogReader
 from registry.network import Fetcher, HttpCache
 from registry.projections import Queries, ReadModel
 from registry.settings import Settings
@@ -60,6 +63,9 @@ class Registry:
             grant_application_role(self.store, app_role)
             tables = [*self.queries.read_model.tables, "http_cache", *ACCESS_TABLES]
             grant_tables(self.store, app_role, dict.fromkeys(tables, "SELECT, INSERT, UPDATE, DELETE"))
+            # The log's tables only grow; log_state holds the key's name, the sweep and a refusal.
+            grant_tables(self.store, app_role, {"log_leaves": "SELECT, INSERT", "log_nodes": "SELECT, INSERT",
+                                                "log_checkpoints": "SELECT, INSERT", "log_state": "SELECT, UPDATE"})
         return rebuilt
 
     def close(self) -> None:
@@ -90,8 +96,14 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         read_model.runner.prepare(create=create)
         cache = HttpCache(open_database(settings.store), create_table=create)
         opened.append(cache)
+        custody = custody or Keystore(settings.keys_dir, settings.keystore_passphrase)
+        log_db = open_database(settings.store)
+        opened.append(log_db)
+        log = TransparencyLog(reader := LogReader(log_db, store.recorder.events_table_name),
+                              Checkpointer(reader, custody, settings.config.public_url, clock))
+        store.after_commit.append(log.after_write)
         queries = Queries(read_model, settings.config, clock,
-                          Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache))
+                          Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache), log)
         main = open_database(settings.store)
         opened.append(main)
         side = open_database(settings.store, side="limits") if settings.store.database == "sqlite" else None
@@ -103,7 +115,6 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
                              idempotency_expiry_seconds=settings.idempotency_expiry_seconds,
                              create_tables=create, store=store)
         opened[-2 if side is not None else -1:] = [access]  # it closes both from now on
-        custody = custody or Keystore(settings.keys_dir, settings.keystore_passphrase)
     except BaseException:
         for part in reversed(opened):  # nothing half-built stays connected
             part.close()

@@ -5,7 +5,7 @@ the status at any earlier instant is one indexed read, and the status lists cred
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -134,14 +134,30 @@ _CHANGE_AT = ("SELECT status, reason, at FROM credential_status_changes"
               " WHERE credential_id = ? AND at <= ? ORDER BY position DESC LIMIT 1")
 
 
-def status(db: Database, credential_id: str, at: datetime | None = None) -> CredentialStatus | None:
+# When a credential's issuance was first in a signed checkpoint of the log (None: not yet); the
+# transparency log answers it (registry.log.service.TransparencyLog.covered_at).
+CoveredAt = Callable[[str], "datetime | None"]
+
+
+def status(db: Database, credential_id: str, at: datetime | None = None,
+           covered_at: CoveredAt | None = None) -> CredentialStatus | None:
     """None when no such credential was issued (as far as the projection has seen)."""
     rows = db.query(_CREDENTIAL, (credential_id,))
-    return status_from_row(db, credential_id, rows[0], at) if rows else None
+    return status_from_row(db, credential_id, rows[0], at, covered_at) if rows else None
+
+
+def _after_compromise(credential_id: str, issued_at: str, compromised_since: str,
+                      covered_at: CoveredAt | None) -> bool:
+    """Whether a compromise beginning at `compromised_since` reaches this credential: unless its
+    issuance was in a checkpoint signed before then, nothing shows it predates the compromise."""
+    if covered_at is None:  # no log to ask (tests of the projection alone): the event's own time
+        return compromised_since <= issued_at
+    covered = covered_at(credential_id)
+    return covered is None or covered >= datetime.fromisoformat(compromised_since)
 
 
 def status_from_row(db: Database, credential_id: str, row: Sequence[Any],
-                    at: datetime | None = None) -> CredentialStatus:
+                    at: datetime | None = None, covered_at: CoveredAt | None = None) -> CredentialStatus:
     """The answer for one credential_status row (COLUMNS), now or as of `at`."""
     (issuer_id, achievement_id, version, recipient, issued_at, valid_from, valid_until, state,
      reason, since, status_list, status_list_index, compromised_since, reported_at) = row
@@ -153,10 +169,10 @@ def status_from_row(db: Database, credential_id: str, row: Sequence[Any],
         else:
             change = db.query(_CHANGE_AT, (credential_id, asked))
             state, reason, since = change[0] if change else (ACTIVE, None, issued_at)
-    # Logged at or after its key's compromise began, as the registry knew by then: verification
-    # refuses it (key history), and so does its status.
-    if (state in (ACTIVE, SUSPENDED) and compromised_since is not None and compromised_since <= issued_at
-            and (asked is None or reported_at <= asked)):
+    # Not in a checkpoint signed before its key's compromise began, as the registry knew by then:
+    # verification refuses it (key history), and so does its status.
+    if (state in (ACTIVE, SUSPENDED) and compromised_since is not None and (asked is None or reported_at <= asked)
+            and _after_compromise(credential_id, issued_at, compromised_since, covered_at)):
         state, since = COMPROMISED, compromised_since
         (key,), = db.query("SELECT verification_method FROM credential_status WHERE credential_id = ?",
                            (credential_id,))
@@ -212,14 +228,15 @@ class Affected(msgspec.Struct, frozen=True):
     status: str  # its recorded status (active, suspended, revoked)
 
 
-def affected(db: Database, issuer_id: str, verification_method: str | None = None) -> list[Affected]:
-    """The credentials of an issuer logged at or after the compromise of the key that signed them
-    (of one key, if given), oldest first: those a compromise invalidates."""
+def affected(db: Database, issuer_id: str, verification_method: str | None = None,
+             covered_at: CoveredAt | None = None) -> list[Affected]:
+    """The credentials of an issuer that the compromise of the key that signed them reaches (not in
+    a checkpoint signed before it began; of one key, if given), oldest first."""
     sql = ("SELECT credential_id, verification_method, issued_at, key_compromised_since, status"
-           " FROM credential_status WHERE issuer_id = ? AND key_compromised_since IS NOT NULL"
-           " AND issued_at >= key_compromised_since")
+           " FROM credential_status WHERE issuer_id = ? AND key_compromised_since IS NOT NULL")
     params: list = [issuer_id]
     if verification_method is not None:
         sql += " AND verification_method = ?"
         params.append(verification_method)
-    return [Affected(*row) for row in db.query(sql + " ORDER BY issued_at, credential_id", params)]
+    rows = db.query(sql + " ORDER BY issued_at, credential_id", params)
+    return [Affected(*row) for row in rows if _after_compromise(row[0], row[2], row[3], covered_at)]

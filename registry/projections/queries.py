@@ -21,6 +21,7 @@ import msgspec
 
 from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer, NotFound
 from registry.errors import InputError, Unavailable
+from registry.log.service import TransparencyLog
 from registry.network import Fetcher
 from registry.projections import credentials, directory, endorsements, issuer_keys, trust, trust_anchors
 from registry.projections.credentials import CredentialStatus
@@ -105,12 +106,14 @@ LOG_PAGE, LOG_SCAN_BUDGET, LOG_BATCH = 50, 2000, 250
 
 class Queries:
     def __init__(self, read_model: ReadModel, config: Config, clock: Callable[[], datetime],
-                 fetcher: Fetcher) -> None:
+                 fetcher: Fetcher, log: TransparencyLog) -> None:
         self.read_model = read_model
+        self.log = log  # the transparency log: checkpoints, proofs, tiles, receipts
+        read_model.covered_at = log.covered_at
         self.store = read_model.store
         self.db = read_model.db
         self.config = config
-        self._verifier = Verifier(self.store, self.db, config, clock, fetcher, self._passed_over)
+        self._verifier = Verifier(self.store, self.db, config, clock, fetcher, self._passed_over, log)
         self._figures: tuple[int, Figures] | None = None
         self._figures_lock = threading.Lock()
 
@@ -135,6 +138,7 @@ class Queries:
 
     def close(self) -> None:
         self.read_model.close()
+        self.log.reader.db.close()
         if self._verifier.fetcher.cache is not None:
             self._verifier.fetcher.cache.close()
 
@@ -246,13 +250,13 @@ class Queries:
                 return found
         self.fresh()
         if canonical:
-            found = credentials.status(self.db, ref, at)
+            found = credentials.status(self.db, ref, at, self.log.covered_at)
             if found is not None:
                 self._withhold(found.credential_id, "credential")
                 return found
         uuid = self._id(ref, "credential")
         self._withhold(str(uuid), "credential")
-        found = credentials.status(self.db, str(uuid), at)
+        found = credentials.status(self.db, str(uuid), at, self.log.covered_at)
         if found is None:
             raise NotFound(f"no credential {uuid}")
         return found
@@ -278,7 +282,7 @@ class Queries:
             if not matches:
                 raise NotFound(f"issuer {found.slug} has no key {key!r}")
             vm = matches[0]
-        return credentials.affected(self.db, found.id, vm)
+        return credentials.affected(self.db, found.id, vm, self.log.covered_at)
 
     def revoked_indexes(self, list_url: str) -> set[int]:
         """The revoked entries of one status list."""

@@ -25,6 +25,7 @@ PROJECTIONS = (DIRECTORY, CREDENTIALS, ENDORSEMENTS, ISSUER_KEYS, TRUST_ANCHORS)
 
 class ReadModel:
     def __init__(self, store: EventStore, db: Database, *, batch_size: int = BATCH_SIZE) -> None:
+        self.covered_at = None  # set by Queries: when a credential's issuance was first checkpointed
         self.store = store
         self.db = db
         self.runner = Runner(store, db, PROJECTIONS, batch_size=batch_size)
@@ -75,7 +76,7 @@ class ReadModel:
         latest, lowest, tracked, self.quarantined_events, found = row[0] or 0, row[1] or 0, row[2], row[3], row[4:]
         if tracked < len(self.runner.projections) or lowest < latest or found[0] is None:
             return None
-        return status_from_row(self.db, credential_id, found)
+        return status_from_row(self.db, credential_id, found, covered_at=self.covered_at)
 
     def close(self) -> None:
         self.db.close()

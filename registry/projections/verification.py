@@ -39,8 +39,10 @@ from registry.vc.report import Check, IssuerKnowledge, KeyInterval, Verification
 class Verifier:
     def __init__(self, store: EventStore, db: Database, config: Config,
                  clock: Callable[[], datetime], fetcher: Fetcher,
-                 passed_over: Callable[[str], str | None] = lambda aggregate_id: None) -> None:
+                 passed_over: Callable[[str], str | None] = lambda aggregate_id: None,
+                 log: Any = None) -> None:
         self.store = store
+        self.log = log  # registry.log.service.TransparencyLog
         self.passed_over = passed_over  # why answers about an aggregate are withheld, or None
         self.db = db
         self.config = config
@@ -70,12 +72,15 @@ class Verifier:
         logged_at, status = self._logged(document) if jws is None else (None, None)
         if logged_at is None:
             status = self._status(document, issuer, knowledge, fetcher, resolve, now)
+            log_check, checkpointed_at = Check("log", "skip", "not logged by this registry", code="log.not-logged"), None
+        else:
+            log_check, checkpointed_at = self._log_check(document)
         report = verification.verify(document, now=now, issuer=knowledge, resolve=resolve,
-                                     logged_at=logged_at, status=status, jws=jws,
+                                     logged_at=logged_at, checkpointed_at=checkpointed_at, status=status, jws=jws,
                                      resolve_jwk=resolve.public_key, assertion_keys=resolve.assertion_keys)
         if report.checks[0].outcome == "fail":  # not a document at all: nothing more to ask
             return report
-        checks = report.checks + [self._endorsement_check(document, issuer), self._trust_check(issuer)]
+        checks = report.checks + [log_check, self._endorsement_check(document, issuer), self._trust_check(issuer)]
         if recipient is not None:
             checks.append(_recipient_check(document, recipient))
         return VerificationReport.of(report.credential_id, report.issuer_id, checks, report.summary)
@@ -132,13 +137,55 @@ class Verifier:
             return event.timestamp, Check("status", "indeterminate", f"status unknown: {withheld}",
                                           code="status.unknown")
         if isinstance(event, Credential.Issued):
-            found = credentials.status(self.db, str(event.originator_id))
+            found = credentials.status(self.db, str(event.originator_id), covered_at=None if self.log is None else self.log.covered_at)
             return event.timestamp, None if found is None else _registry_status(found)
         withdrawn = endorsements.withdrawn_at(self.db, str(event.originator_id))
         if withdrawn is None:
             return event.timestamp, Check("status", "pass", "the endorsement stands in this registry", code="status.active")
         return event.timestamp, Check("status", "fail", f"the endorsement was withdrawn on {withdrawn[:10]}",
                                       code="status.withdrawn", params={"when": withdrawn[:10]})
+
+    def _log_check(self, document: dict) -> tuple[Check, datetime | None]:
+        """Whether the logged document is in a signed checkpoint: its leaf index, the first
+        checkpoint that includes it (and when that was signed), proven with an inclusion proof
+        from the stored tree against the signed root."""
+        from registry.log import tree
+
+        aggregate = self._logged_id(document)
+        inclusion = None if aggregate is None or self.log is None else self.log.inclusion_of(aggregate)
+        if inclusion is None:
+            return Check("log", "indeterminate", "logged, but in no signed checkpoint of the registry's log yet",
+                         code="log.unsigned"), None
+        checkpoint = inclusion.checkpoint
+        try:
+            tree.verify_inclusion(inclusion.index, inclusion.size, tree.leaf_hash(inclusion.entry),
+                                  inclusion.hashes, checkpoint.root)
+        except tree.ProofError as exc:
+            return Check("log", "fail", f"the log's inclusion proof fails: {exc}", code="log.proof"), None
+        signed = self.log.checkpoint_time(checkpoint)
+        when = signed.isoformat() if signed else "an unknown time"
+        return Check("log", "pass", f"entry {inclusion.index} of the log, included in the checkpoint of size "
+                                    f"{inclusion.size} signed at {when}", code="log.included",
+                     params={"index": str(inclusion.index), "size": str(inclusion.size), "when": when}), signed
+
+    def _logged_id(self, document: dict) -> UUID | None:
+        doc_id = document.get("id")
+        if not isinstance(doc_id, str):
+            return None
+        candidates = []
+        try:
+            candidates.append(endorsement_id(doc_id))
+        except ValueError:
+            pass
+        if doc_id.startswith("urn:uuid:"):
+            try:
+                candidates.append(UUID(doc_id[len("urn:uuid:"):]))
+            except ValueError:
+                pass
+        for candidate in candidates:
+            if isinstance(self.store.created(candidate), (Credential.Issued, Endorsement.Endorsed)):
+                return candidate
+        return None
 
     def _status(self, document: dict, issuer: IssuerView | None, knowledge: IssuerKnowledge | None,
                 fetcher: Fetcher, resolve: _Resolver, now: datetime) -> Check | None:

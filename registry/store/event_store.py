@@ -40,6 +40,8 @@ class EventStore(Application):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Run after every write transaction commits (the transparency log signs a checkpoint).
+        self.after_commit: list[Callable[[], None]] = []
         pool = getattr(getattr(self.recorder, "datastore", None), "pool", None)
         if hasattr(pool, "reconnect_timeout"):  # PostgreSQL: psycopg_pool (see store.settings)
             pool.reconnect_timeout = RECONNECT_SECONDS
@@ -50,7 +52,13 @@ class EventStore(Application):
         """Save in one transaction; the notification position of the last event written."""
         held = _held.get()
         recordings = self.save(*aggregates, held=held) if held is not None else self.save(*aggregates)
+        if held is None and recordings:
+            self.committed()
         return max((r.notification.id for r in recordings), default=self.max_position())
+
+    def committed(self) -> None:
+        for hook in self.after_commit:
+            hook()
 
     @contextmanager
     def holding(self) -> Iterator[Held]:
@@ -64,6 +72,8 @@ class EventStore(Application):
         finally:
             _held.reset(token)
             held.abandon()
+        if held.committed:
+            self.committed()
 
     def attempt(self, use_case: Callable[[], T]) -> T:
         """Run a use case, again from a fresh load when its write collided with another."""

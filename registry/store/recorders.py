@@ -6,7 +6,10 @@
    commits. After any crash either both are stored or neither: a retry with the same idempotency
    key gets the stored answer or performs the write, never both.
 2. **Reads that fail fast (PostgreSQL)**: without the library's ten retries, see `_once`.
-3. **Large writes that never hang (PostgreSQL).** The library sends all of a save's events as one
+3. **The transparency log's leaves and nodes in the same transaction** as the events they log
+   (registry.log.storage.LogWriter), under the lock that serialises inserts: gapless, and in
+   notification order on both stores.
+4. **Large writes that never hang (PostgreSQL).** The library sends all of a save's events as one
    array parameter in pipeline mode; with thousands of events (a 1,000-row CSV batch is about
    3,250) the client and server have been seen waiting on each other forever. Here the events go
    in statements of at most CHUNK events, without the pipeline, in one transaction that takes the
@@ -26,6 +29,7 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from registry.log.storage import SQLITE_DDL, LogWriter, postgres_ddl
 from registry.store.append_only import AppendOnlyPostgresRecorder
 
 CHUNK = 500  # events per INSERT statement on PostgreSQL
@@ -41,6 +45,7 @@ class Held:
         self._cursor: Any = None
         self._recorder: Any = None
         self.written = False  # whether any event was inserted in it
+        self.committed = False  # whether finish() committed events
 
     def cursor(self, recorder: Any, opener: Callable[[ExitStack], Any]) -> Any:
         """The open transaction's cursor, opening it through `opener(stack)` on first use."""
@@ -88,6 +93,7 @@ class Held:
             _rollback(stack)
             return 0
         stack.close()  # commits
+        self.committed = True
         return count
 
     def abandon(self) -> None:
@@ -109,6 +115,16 @@ def _rollback(stack: ExitStack) -> None:
 
 
 class RegistrySQLiteRecorder(SQLiteApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.create_table_statements.extend(SQLITE_DDL)
+        self.log = LogWriter(postgres=False, events_table=self.events_table_name)
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        self.log.append(c, stored_events, positions)
+        return positions
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         held: Held | None = kwargs.pop("held", None)
         if held is None:
@@ -144,6 +160,12 @@ class RegistryPostgresRecorder(AppendOnlyPostgresRecorder):
     select_notifications = _once(AppendOnlyPostgresRecorder.select_notifications)
     max_notification_id = _once(AppendOnlyPostgresRecorder.max_notification_id)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.extend(SQL(s.replace("{", "{{").replace("}", "}}"))
+                                          for s in postgres_ddl(self.datastore.schema))
+        self.log = LogWriter(postgres=True, events_table=self.events_table_name, schema=self.datastore.schema)
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         held: Held | None = kwargs.pop("held", None)
         if held is None:
@@ -167,6 +189,7 @@ class RegistryPostgresRecorder(AppendOnlyPostgresRecorder):
             chunk = stored_events[start:start + CHUNK]
             PostgresAggregateRecorder._insert_stored_events(self, cursor, chunk)
             ids.extend(self._fetch_ids_after_insert_events(cursor, chunk))
+        self.log.append(cursor, stored_events, ids)
         return ids
 
     def execute_held(self, cursor: Any, statement: str, params: Sequence[Any]) -> int:

@@ -34,6 +34,8 @@ class _SigningTime(msgspec.Struct, frozen=True):
     source: str  # says where `at` came from, for reasons
     logged: bool  # True when the registry's log dates the signature (the signer cannot choose it)
     problem: str | None = None
+    # When a checkpoint of the registry's log first included it (the key-compromise cut-off)
+    checkpointed_at: datetime | None = None
 
 
 KeyResolver = Callable[[str], "did.ResolvedKey | None"]  # may raise proofs.KeyUnavailable
@@ -46,6 +48,7 @@ def verify(
     issuer: IssuerKnowledge | None,
     resolve: KeyResolver | None = None,
     logged_at: datetime | None = None,
+    checkpointed_at: datetime | None = None,
     registry_status: str | None = None,
     status: Check | None = None,
     jws: vc_jwt.Jws | None = None,
@@ -80,7 +83,7 @@ def verify(
         proof_result, proof_check, match = _jws_check(jws, issuer, issuer_id, resolve_jwk or offline_jwk,
                                                       assertion_keys or offline_assertion_keys, resolved)
     vm = proof_result.verification_method
-    signing = _signing_time(logged_at, proof_result.created)
+    signing = _signing_time(logged_at, proof_result.created, checkpointed_at)
     checks = [
         document_check,
         _schema_check(document),
@@ -401,9 +404,11 @@ def _bindable(issuer_id: str) -> bool:
     return issuer_id.startswith(("did:", "https://", "http://"))
 
 
-def _signing_time(logged_at: datetime | None, created: str | None) -> _SigningTime:
+def _signing_time(logged_at: datetime | None, created: str | None,
+                  checkpointed_at: datetime | None = None) -> _SigningTime:
     if logged_at is not None:
-        return _SigningTime(logged_at, f"logged at {logged_at.isoformat()}", logged=True)
+        return _SigningTime(logged_at, f"logged at {logged_at.isoformat()}", logged=True,
+                            checkpointed_at=checkpointed_at)
     if created is None:
         return _SigningTime(None, "proof created", False, "the proof has no created time and the registry never logged it")
     try:
@@ -470,8 +475,15 @@ def _within(key: KeyInterval, signing: _SigningTime) -> tuple[bool, str]:
                 f"key {vm} is compromised since {since} and this signature is not in the registry's log, "
                 f"so it cannot be dated ({signing.source})"
             )
-        if at >= key.compromised_since:
-            return False, f"key {vm} is compromised since {since}; signature {signing.source}"
+        # The log, not the signer, dates it: only an issuance in a checkpoint signed before the
+        # compromise began is known to predate it.
+        covered = signing.checkpointed_at
+        if covered is None:
+            return False, (f"key {vm} is compromised since {since} and this signature is in no signed checkpoint "
+                           "of the registry's log, so it cannot be shown to predate the compromise")
+        if covered >= key.compromised_since:
+            return False, (f"key {vm} is compromised since {since}; signature first in a checkpoint signed at "
+                           f"{covered.isoformat()}")
     # A proof's `created` has whole seconds while the log has microseconds: a signature made in the
     # second the key was registered is not "before" it.
     registered = key.added_at if signing.logged else key.added_at.replace(microsecond=0)
