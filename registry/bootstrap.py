@@ -68,6 +68,12 @@ class Registry:
                                                 "log_checkpoints": "SELECT, INSERT", "log_state": "SELECT, UPDATE"})
         return rebuilt
 
+    def restore(self, lines, source: str) -> tuple[int, bytes]:
+        """`registry import`: an export loaded into this store (registry.log.restore)."""
+        from registry.log.restore import restore
+
+        return restore(self.store, self.queries.log, lines, source)
+
     def close(self) -> None:
         if self.closed:
             return
@@ -130,3 +136,14 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         status_lists=StatusListCommands(records, custody, settings.config, queries, clock),
     )
     return Registry(commands, queries, access, settings, store)
+
+
+def open_auditor(environ: Mapping[str, str] | None = None, *, progress: bool = False):
+    """`registry audit`: no store of its own, only the verifier's network client and policy."""
+    import os
+
+    from registry.log.audit import Auditor
+    from registry.network import insecure_hosts
+
+    env = os.environ if environ is None else environ
+    return Auditor(Fetcher(insecure_hosts=insecure_hosts(env.get("REGISTRY_INSECURE_HOSTS"))), progress=progress)

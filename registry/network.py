@@ -129,14 +129,23 @@ class Fetcher:
             self.cache.put(url, body if isinstance(body, str) else body.decode("utf-8"), etag, lifetime)
         return Fetched(url, document, "network")
 
+    def raw(self, url: str, what: str, *, kinds: tuple[str, ...], max_bytes: int = MAX_BYTES) -> bytes:
+        """The body at `url` (no cache, no JSON), of one of these content types: a transparency
+        log's checkpoint, tiles and entry bundles, fetched under the same policy as documents."""
+        if self.offline:
+            raise FetchError(f"offline: {what} ({url}) was not fetched")
+        body, _, _ = self._get(url, what, None, accept=", ".join(kinds), kinds=kinds, max_bytes=max_bytes)
+        return body or b""
+
     # --- one GET, safely ---------------------------------------------------------------------------
 
-    def _get(self, url: str, what: str, etag: str | None) -> tuple[bytes | None, str | None, timedelta]:
+    def _get(self, url: str, what: str, etag: str | None, *, accept: str = ACCEPT, kinds: tuple[str, ...] = (),
+             max_bytes: int = MAX_BYTES) -> tuple[bytes | None, str | None, timedelta]:
         deadline = time.monotonic() + self.deadline
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             target = self._vet(current)
-            headers = {"Accept": ACCEPT, "Host": target.host_header, "User-Agent": "badge-registry verifier"}
+            headers = {"Accept": accept, "Host": target.host_header, "User-Agent": "badge-registry verifier"}
             if etag:
                 headers["If-None-Match"] = etag
             try:
@@ -155,16 +164,19 @@ class Fetcher:
                     if response.status_code != 200:
                         raise FetchError(f"{what}: {current} answered HTTP {response.status_code}")
                     kind = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-                    if not JSON_TYPES.match(kind):
+                    if (kind not in kinds) if kinds else not JSON_TYPES.match(kind):
+                        if kinds:
+                            raise FetchError(f"{what}: {current} answered with content type {kind or 'none'!r}, "
+                                             f"not {' or '.join(kinds)}")
                         raise FetchError(f"{what}: {current} answered with content type {kind or 'none'!r}, not JSON")
                     declared = response.headers.get("content-length")
-                    if declared and declared.isdigit() and int(declared) > MAX_BYTES:
-                        raise FetchError(f"{what}: {current} is {int(declared):,} bytes, more than {MAX_BYTES:,}")
+                    if declared and declared.isdigit() and int(declared) > max_bytes:
+                        raise FetchError(f"{what}: {current} is {int(declared):,} bytes, more than {max_bytes:,}")
                     body = bytearray()
                     for chunk in response.iter_bytes():
                         body += chunk
-                        if len(body) > MAX_BYTES:
-                            raise FetchError(f"{what}: {current} sent more than {MAX_BYTES:,} bytes")
+                        if len(body) > max_bytes:
+                            raise FetchError(f"{what}: {current} sent more than {max_bytes:,} bytes")
                         if time.monotonic() > deadline:
                             raise FetchError(f"{what}: {current} did not finish within {self.deadline:g} s")
                     return bytes(body), response.headers.get("etag"), _lifetime(response.headers)

@@ -20,6 +20,7 @@ from registry.api.issuers import IssuerController
 from registry.api.pages import pages_router, template_config
 from registry.api.http import screening
 from registry.api.problems import HANDLERS
+from registry.api.log import HANDLERS as LOG
 from registry.api.reading import HANDLERS as READ_SIDE
 from registry.bootstrap import Registry, open_registry
 from registry.commands import MAX_DOCUMENT_BYTES
@@ -33,7 +34,7 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
 
     return Litestar(
         route_handlers=[IssuerController, AchievementController, CredentialController,
-                        EndorsementController, EventController, *READ_SIDE, pages_router()],
+                        EndorsementController, EventController, *READ_SIDE, *LOG, pages_router()],
         dependencies={
             "commands": provide(registry.commands), "queries": provide(registry.queries),
             "access": provide(registry.access), "config": provide(registry.settings.config),

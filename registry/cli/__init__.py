@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
 
     registry = None
     try:
+        if getattr(args, "standalone", False):  # the auditor: runs against a registry it does not open
+            return args.run(None, args)
         registry = open_registry()
         return args.run(registry, args)
     except (DomainError, InputError, DocumentError, ConflictError, AccessError, CustodyError,

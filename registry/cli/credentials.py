@@ -30,7 +30,10 @@ def register(grammar) -> None:
         p = grammar.command(name, help, run)
         p.add_argument("credential_id")
         p.add_argument("--reason", required=name == "revoke", default=f"{name}d")
-    grammar.command("credential", "print a stored credential", credential).add_argument("credential_id")
+    group = grammar.group("credential", "a stored credential, or its receipt from the transparency log")
+    grammar.command("show", "print a stored credential", credential, group).add_argument("credential_id")
+    grammar.command("receipt", "an offline-verifiable receipt: the signed checkpoint, the credential's index "
+                    "in the log, its inclusion proof and its log entry", receipt, group).add_argument("credential_id")
     p = grammar.command("reissue", "sign fresh copies with the issuer's active key and revoke the old ones, "
                                    "in one transaction (after a key compromise)", reissue)
     p.add_argument("credential_ids", nargs="*", metavar="CREDENTIAL_ID")
@@ -116,4 +119,22 @@ def status_list(registry, args) -> int:
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
     print(json.dumps(document, ensure_ascii=False) if args.json else text)
+    return 0
+
+
+def receipt(registry, args) -> int:
+    from uuid import UUID
+
+    from registry.errors import InputError
+
+    reference = args.credential_id.removeprefix("urn:uuid:")
+    try:
+        aggregate = UUID(reference)
+    except ValueError:
+        raise InputError("credential_id", f"not a credential id: {args.credential_id!r}") from None
+    log = registry.queries.log
+    inclusion = log.inclusion_of(aggregate)
+    if inclusion is None:
+        raise InputError("credential_id", f"{args.credential_id} is not in a signed checkpoint of this registry's log")
+    print(json.dumps(inclusion.receipt(log.key().vkey), ensure_ascii=False, indent=None if args.json else 2))
     return 0

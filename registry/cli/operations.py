@@ -16,7 +16,10 @@ def register(grammar) -> None:
                    help="PostgreSQL: grant an existing role what the service needs (append and read "
                         "events), never UPDATE/DELETE/TRUNCATE; run as the table owner")
     grammar.command("demo", "load a realistic SoftSkills4EU badge ecosystem (safe to run twice)", demo)
-    grammar.command("export", "every stored event as JSON lines, in order", export).add_argument("--out")
+    grammar.command("export", "every stored event as JSON lines, in log order: line i+1 is the entry of leaf i of "
+                              "the transparency log", export).add_argument("--out")
+    grammar.command("import", "load an export into an empty store (or finish an interrupted import); the log's "
+                              "roots come out identical", import_export).add_argument("file")
 
     p = grammar.command("serve", "run the HTTP API (uvicorn) over the configured store", serve)
     p.add_argument("--host", default="127.0.0.1")
@@ -48,12 +51,12 @@ def demo(registry, args) -> int:
 
 
 def export(registry, args) -> int:
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    """Line i+1 is exactly the entry of leaf i of the transparency log (registry.log.entries)."""
+    out = open(args.out, "wb") if args.out else sys.stdout.buffer
     try:
-        for event in registry.queries.export():
-            out.write(json.dumps({"position": event.position, "originator_id": event.originator_id,
-                                  "originator_version": event.originator_version, "topic": event.topic,
-                                  "state": event.state}, ensure_ascii=False) + "\n")
+        for entry in registry.queries.log.entries():
+            out.write(entry + b"\n")
+        out.flush()
     finally:
         if args.out:
             out.close()
@@ -108,4 +111,18 @@ def revoke_key(registry, args) -> int:
         print(json.dumps({"id": record.id, "scope": record.scope, "revoked_at": record.revoked_at}))
     else:
         print(f"revoked {record.id} ({record.scope})")
+    return 0
+
+
+def import_export(registry, args) -> int:
+    import base64
+    from pathlib import Path
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise InputError("file", f"no such file: {args.file}")
+    with path.open("rb") as lines:
+        size, root = registry.restore(lines, args.file)
+    encoded = base64.b64encode(root).decode()
+    emit(args, f"imported: the log holds {size} events, root {encoded}", {"size": size, "root": encoded})
     return 0

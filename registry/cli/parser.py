@@ -16,8 +16,10 @@ EPILOG = (
     "default ./keys), REGISTRY_KEYSTORE_PASSPHRASE, REGISTRY_PUBLIC_URL (default http://localhost:8000)."
 )
 
-# `registry keys SLUG` is short for `registry keys show SLUG`.
-SHORTHANDS = {"keys": ("show", {"rotate", "compromise", "show", "affected"})}
+# `registry keys SLUG` is short for `registry keys show SLUG`; `registry credential ID` for
+# `registry credential show ID`.
+SHORTHANDS = {"keys": ("show", {"rotate", "compromise", "show", "affected"}),
+              "credential": ("show", {"show", "receipt"})}
 
 
 class UsageError(Exception):
@@ -55,6 +57,7 @@ def build() -> Parser:
         credentials,
         endorsements,
         issuers,
+        log,
         operations,
         projections,
         trust,
@@ -67,7 +70,7 @@ def build() -> Parser:
     root = Parser(prog="registry", description="Open Badges 3.0 endorsement and trust registry.",
                   epilog=EPILOG, parents=[common])
     grammar = Grammar(root, common)
-    for module in (operations, issuers, achievements, credentials, endorsements, verify, trust, projections):
+    for module in (operations, issuers, achievements, credentials, endorsements, verify, trust, projections, log):
         module.register(grammar)
     return root
 

@@ -53,7 +53,7 @@ class Verifier:
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
         """A verifier key "<name>+<hex id>+<base64(0x01 || key)>"."""
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # base64 has '+' of its own
         if len(parts) != 3:
             raise NoteError("a verifier key is <name>+<key id>+<base64 key>, three parts joined by '+'")
         name, hex_id, encoded = parts

@@ -133,6 +133,12 @@ class TransparencyLog:
     def checkpoint_time(self, signed: Signed) -> datetime | None:
         return Checkpoint.parse(signed.note[:signed.note.rfind("\n\n") + 1]).time
 
+    def entries(self, start: int = 0, page: int = 1024):
+        """Every entry from leaf `start` on, in order (what `registry export` prints)."""
+        size = self.reader.size()
+        for first in range(start, size, page):
+            yield from self.reader.entries(first, min(first + page, size))
+
     def covered_at(self, aggregate_id: str) -> datetime | None:
         """When the aggregate's first event was first in a signed checkpoint; None: not yet."""
         position = self.reader.position_of(UUID(aggregate_id), 1)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from registry.domain import DomainError
 from registry.log import entries, tree
 from registry.log.tree import Node
 
@@ -51,7 +52,7 @@ def postgres_ddl(schema: str) -> list[str]:
     return [s.replace("{s}", prefix) for s in ddl("BYTEA", "BIGINT")]
 
 
-class EntryTooLarge(Exception):
+class EntryTooLarge(DomainError):
     """An event whose log entry cannot be carried by tlog-tiles bundles: nothing was stored."""
 
 
