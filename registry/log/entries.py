@@ -42,8 +42,11 @@ def parse(line: bytes) -> tuple[UUID, int, str, bytes]:
                          '{"originator_id":"<uuid>","originator_version":<n>,"topic":"...","state":{...}}')
     topic = msgspec.json.decode(match.group(3), type=str)
     state = line[match.end():-1]
-    if not state.startswith(b"{"):
-        raise EntryError("the entry's state is not a JSON object")
+    try:
+        if not isinstance(msgspec.json.decode(state), dict):
+            raise EntryError("the entry's state is not a JSON object")
+    except msgspec.DecodeError:
+        raise EntryError("the entry's state is not JSON") from None
     parsed = (UUID(match.group(1).decode()), int(match.group(2)), topic, state)
     if entry(*parsed) != line:
         raise EntryError("the entry is not in its canonical form")

@@ -4,7 +4,7 @@ Pure functions. A tree is addressed by its complete subtrees: node (level, index
 the subtree over leaves [index * 2**level, (index + 1) * 2**level); level 0 are the leaf hashes.
 The storage keeps every complete node, so a proof is a handful of lookups (`needed_*` say which),
 never a recomputation of the tree. Verification follows RFC 9162 sections 2.1.3.2 and 2.1.4.2 to
-the letter; tests/test_log_tree.py runs the transparency-dev vectors (mutated proofs included)."""
+the letter; tests/test_log_formats.py runs the transparency-dev vectors (mutated proofs included)."""
 
 from __future__ import annotations
 
@@ -182,6 +182,8 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
     if index >= size or index < 0:
         raise ProofError(f"index {index} is not in a tree of size {size}")
     _check_hashes(proof)
+    if len(leaf) != HASH_SIZE or len(root_hash) != HASH_SIZE:
+        raise ProofError(f"a leaf hash and a root are {HASH_SIZE} bytes")
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
