@@ -147,8 +147,9 @@ def test_import_reproduces_the_identical_root_and_refuses_a_different_store(regi
 def _rewrite(raw_db, store_kind: str, statement: str, params: tuple) -> None:
     """Change history as whoever runs the database can: past the append-only guards."""
     if store_kind == "sqlite":
-        raw_db.execute("DROP TRIGGER IF EXISTS stored_events_no_delete")
-        raw_db.execute("DROP TRIGGER IF EXISTS stored_events_no_update")
+        for table in ("stored_events", "log_leaves", "log_nodes", "log_checkpoints"):
+            raw_db.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+            raw_db.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
         raw_db.execute(statement, params)
     else:
         with raw_db.pg.connect() as conn:
@@ -242,6 +243,14 @@ def test_a_rollback_is_caught_by_consistency_with_the_earlier_checkpoint(registr
                "--state", str(state), ok=False)
     assert done.returncode == 1 and "shrank" in done.stderr and "rollback" in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_database_refuses_to_change_the_log(registry, raw_db, store_kind):
+    populate(registry, credentials=1)
+    for statement in ("DELETE FROM log_leaves", "UPDATE log_nodes SET hash = hash", "DELETE FROM log_checkpoints"):
+        with pytest.raises(Exception, match="append-only"):
+            raw_db.execute(statement)
+    assert registry.queries.log.verify_all().size == registry.queries.log.reader.size()
 
 
 def test_a_checkpoint_signed_by_another_key_is_refused_in_one_line(registry, tmp_path):

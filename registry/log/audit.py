@@ -213,24 +213,22 @@ class Auditor:
             raise AuditFailed(checkpoint.size, f"the log shrank: {previous} entries were verified last time, the "
                                                f"checkpoint now says {checkpoint.size} (a rollback)")
         replay = Replay.of(saved["replay"]) if saved else Replay()
-        stack = [(level, base64.b64decode(h)) for level, h in saved["frontier"]] if saved else []
+        frontier = tree.Frontier((level, base64.b64decode(h)) for level, h in saved["frontier"]) if saved \
+            else tree.Frontier()
+        if frontier.size != previous or (saved and frontier.root() != base64.b64decode(saved["root"])):
+            raise AuditFailed(None, f"the saved state in {state_dir} is inconsistent; remove it to audit from the start")
         index = previous
         for line in source(previous, checkpoint.size):
             if index >= checkpoint.size:
                 break
-            value = tree.leaf_hash(line)
-            level = 0
-            while stack and stack[-1][0] == level:
-                value = tree.node_hash(stack.pop()[1], value)
-                level += 1
-            stack.append((level, value))
+            frontier.push(tree.leaf_hash(line))
             replay.apply(index, line)
             index += 1
             if self.progress and index % 1000 == 0:
                 _bar(index, checkpoint.size)
         if index != checkpoint.size:
             raise AuditFailed(index, f"the log has {index} entries, the checkpoint says {checkpoint.size}")
-        root = tree.EMPTY_ROOT if not stack else _fold(stack)
+        root = frontier.root()
         if root != checkpoint.root:
             raise AuditFailed(None, f"the entries give another root than the checkpoint of size {checkpoint.size}"
                                     + (f" (it no longer extends the tree of size {previous} verified last time)"
@@ -240,16 +238,9 @@ class Auditor:
         if state_dir is not None:
             _save(state_dir, {"size": checkpoint.size, "root": base64.b64encode(root).decode(),
                               "checkpoint": signed.decode("utf-8") if isinstance(signed, bytes) else signed,
-                              "frontier": [[lvl, base64.b64encode(h).decode()] for lvl, h in stack],
+                              "frontier": [[lvl, base64.b64encode(h).decode()] for lvl, h in frontier.stack],
                               "replay": replay.to_json()})
         return AuditResult(checkpoint.origin, checkpoint.size, root, previous, replay, time.perf_counter() - started)
-
-
-def _fold(stack: list[tuple[int, bytes]]) -> bytes:
-    result = stack[-1][1]
-    for _, left in reversed(stack[:-1]):
-        result = tree.node_hash(left, result)
-    return result
 
 
 def _bar(done: int, total: int) -> None:

@@ -44,12 +44,29 @@ def ddl(blob: str, big: str) -> list[str]:
     ]
 
 
-SQLITE_DDL = [s.replace("{s}", "") for s in ddl("BLOB", "INTEGER")]
+# Like the events, the log only grows: the database refuses to change or remove a leaf, a node or
+# a checkpoint (stopping the application, not whoever runs the database: that is what the
+# pre-signing check and `registry audit` are for).
+APPEND_ONLY = ("log_leaves", "log_nodes", "log_checkpoints")
+LOG_REFUSAL = "the transparency log is append-only"
+
+SQLITE_DDL = [s.replace("{s}", "") for s in ddl("BLOB", "INTEGER")] + [
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+    f"BEGIN SELECT RAISE(ABORT, '{LOG_REFUSAL}'); END"
+    for table in APPEND_ONLY for op in ("UPDATE", "DELETE")]
 
 
 def postgres_ddl(schema: str) -> list[str]:
     prefix = '"' + schema.replace('"', '""') + '".'
-    return [s.replace("{s}", prefix) for s in ddl("BYTEA", "BIGINT")]
+    function = f"{prefix}log_refuse_change"
+    return [s.replace("{s}", prefix) for s in ddl("BYTEA", "BIGINT")] + [
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$BEGIN RAISE EXCEPTION '{LOG_REFUSAL}: % refused on %', TG_OP, TG_TABLE_NAME; END$$",
+        *(f"CREATE OR REPLACE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {prefix}{table} "
+          f"FOR EACH ROW EXECUTE FUNCTION {function}()" for table in APPEND_ONLY),
+        *(f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {prefix}{table} "
+          f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()" for table in APPEND_ONLY),
+    ]
 
 
 class EntryTooLarge(DomainError):

@@ -153,24 +153,37 @@ def append(size: int, frontier: Mapping[Node, bytes], leaves: Sequence[bytes]) -
     return made
 
 
-def root_of_leaves(leaves: Iterable[bytes]) -> tuple[int, bytes]:
-    """(size, root) of the tree of these leaf hashes, in O(log n) memory: what an auditor holding
-    only entries computes."""
-    stack: list[tuple[int, bytes]] = []  # (level, hash) of the current decomposition
-    size = 0
-    for value in leaves:
+class Frontier:
+    """The right edge of a growing tree: the roots of its decomposition as (level, hash), which
+    is all an auditor holding only entries needs to extend it and recompute its root (O(log n))."""
+
+    def __init__(self, stack: Iterable[tuple[int, bytes]] = ()) -> None:
+        self.stack = list(stack)
+        self.size = sum(1 << level for level, _ in self.stack)
+
+    def push(self, value: bytes) -> None:
         level = 0
-        while stack and stack[-1][0] == level:
-            value = node_hash(stack.pop()[1], value)
+        while self.stack and self.stack[-1][0] == level:
+            value = node_hash(self.stack.pop()[1], value)
             level += 1
-        stack.append((level, value))
-        size += 1
-    if not stack:
-        return 0, EMPTY_ROOT
-    result = stack[-1][1]
-    for _, left in reversed(stack[:-1]):
-        result = node_hash(left, result)
-    return size, result
+        self.stack.append((level, value))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return EMPTY_ROOT
+        result = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            result = node_hash(left, result)
+        return result
+
+
+def root_of_leaves(leaves: Iterable[bytes]) -> tuple[int, bytes]:
+    """(size, root) of the tree of these leaf hashes, in O(log n) memory."""
+    frontier = Frontier()
+    for value in leaves:
+        frontier.push(value)
+    return frontier.size, frontier.root()
 
 
 # --- verification (RFC 9162 2.1.3.2 and 2.1.4.2) ----------------------------------------------
@@ -184,7 +197,12 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
     _check_hashes(proof)
     if len(leaf) != HASH_SIZE or len(root_hash) != HASH_SIZE:
         raise ProofError(f"a leaf hash and a root are {HASH_SIZE} bytes")
-    fn, sn, r = index, size - 1, leaf
+    if _climb(index, size - 1, leaf, proof, size) != root_hash:
+        raise ProofError(f"the proof of index {index} does not lead to the root of the tree of size {size}")
+
+
+def _climb(fn: int, sn: int, r: bytes, proof: Sequence[bytes], size: int) -> bytes:
+    """RFC 9162 2.1.3.2 from node index fn (of last index sn at its level) up to the root."""
     for p in proof:
         if sn == 0:
             raise ProofError(f"the proof has {len(proof)} hashes, more than a tree of size {size} needs")
@@ -198,8 +216,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
         fn, sn = fn >> 1, sn >> 1
     if sn != 0:
         raise ProofError(f"the proof has {len(proof)} hashes, fewer than a tree of size {size} needs")
-    if r != root_hash:
-        raise ProofError(f"the proof of index {index} does not lead to the root of the tree of size {size}")
+    return r
 
 
 def verify_consistency(old: int, size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> None:
@@ -269,17 +286,5 @@ def verify_subtree_inclusion(level: int, index: int, size: int, value: bytes, pr
     """verify_inclusion for a complete node of the tree instead of a leaf."""
     if (index + 1) << level > size:
         raise ProofError(f"node ({level}, {index}) is not complete in a tree of size {size}")
-    fn, sn, r = index, (size - 1) >> level, value
-    for p in proof:
-        if sn == 0:
-            raise ProofError("the proof has more hashes than the tree needs")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn, sn = fn >> 1, sn >> 1
-        else:
-            r = node_hash(r, p)
-        fn, sn = fn >> 1, sn >> 1
-    if sn != 0 or r != root_hash:
+    if _climb(index, (size - 1) >> level, value, proof, size) != root_hash:
         raise ProofError(f"node ({level}, {index}) does not lead to the root of the tree of size {size}")

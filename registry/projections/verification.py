@@ -24,6 +24,7 @@ from registry.domain import Credential, Endorsement
 from registry.domain.credential import ACTIVE
 from registry.domain.identity import endorsement_id
 from registry.domain.status_list import LIST_SIZE, REVOCATION
+from registry.log import tree
 from registry.projections import credentials, directory, endorsements, issuer_keys, trust, trust_anchors
 from registry.projections.directory import IssuerView
 from registry.projections.projection import instant
@@ -69,12 +70,13 @@ class Verifier:
         issuer = self._issuer_of(document)
         knowledge = None if issuer is None else self._knowledge(issuer)
         resolve = _Resolver(fetcher)
-        logged_at, status = self._logged(document) if jws is None else (None, None)
-        if logged_at is None:
+        event, status = self._logged(document) if jws is None else (None, None)
+        logged_at = None if event is None else event.timestamp
+        if event is None:
             status = self._status(document, issuer, knowledge, fetcher, resolve, now)
             log_check, checkpointed_at = Check("log", "skip", "not logged by this registry", code="log.not-logged"), None
         else:
-            log_check, checkpointed_at = self._log_check(document)
+            log_check, checkpointed_at = self._log_check(event.originator_id)
         report = verification.verify(document, now=now, issuer=knowledge, resolve=resolve,
                                      logged_at=logged_at, checkpointed_at=checkpointed_at, status=status, jws=jws,
                                      resolve_jwk=resolve.public_key, assertion_keys=resolve.assertion_keys)
@@ -106,8 +108,8 @@ class Verifier:
             deactivated_at=instant(issuer.deactivated_at),
         )
 
-    def _logged(self, document: dict) -> tuple[datetime | None, Check | None]:
-        """When the registry logged exactly this document, and its status here. A document that
+    def _logged(self, document: dict) -> tuple[Any, Check | None]:
+        """The event that logged exactly this document, and its status here. A document that
         differs from the logged one (even if validly signed) gets neither."""
         doc_id = document.get("id")
         if not isinstance(doc_id, str):
@@ -134,25 +136,22 @@ class Verifier:
             return None, None
         withheld = self.passed_over(str(event.originator_id))
         if withheld is not None:
-            return event.timestamp, Check("status", "indeterminate", f"status unknown: {withheld}",
+            return event, Check("status", "indeterminate", f"status unknown: {withheld}",
                                           code="status.unknown")
         if isinstance(event, Credential.Issued):
             found = credentials.status(self.db, str(event.originator_id), covered_at=None if self.log is None else self.log.covered_at)
-            return event.timestamp, None if found is None else _registry_status(found)
+            return event, None if found is None else _registry_status(found)
         withdrawn = endorsements.withdrawn_at(self.db, str(event.originator_id))
         if withdrawn is None:
-            return event.timestamp, Check("status", "pass", "the endorsement stands in this registry", code="status.active")
-        return event.timestamp, Check("status", "fail", f"the endorsement was withdrawn on {withdrawn[:10]}",
+            return event, Check("status", "pass", "the endorsement stands in this registry", code="status.active")
+        return event, Check("status", "fail", f"the endorsement was withdrawn on {withdrawn[:10]}",
                                       code="status.withdrawn", params={"when": withdrawn[:10]})
 
-    def _log_check(self, document: dict) -> tuple[Check, datetime | None]:
+    def _log_check(self, aggregate: UUID) -> tuple[Check, datetime | None]:
         """Whether the logged document is in a signed checkpoint: its leaf index, the first
         checkpoint that includes it (and when that was signed), proven with an inclusion proof
         from the stored tree against the signed root."""
-        from registry.log import tree
-
-        aggregate = self._logged_id(document)
-        inclusion = None if aggregate is None or self.log is None else self.log.inclusion_of(aggregate)
+        inclusion = None if self.log is None else self.log.inclusion_of(aggregate)
         if inclusion is None:
             return Check("log", "indeterminate", "logged, but in no signed checkpoint of the registry's log yet",
                          code="log.unsigned"), None
@@ -167,25 +166,6 @@ class Verifier:
         return Check("log", "pass", f"entry {inclusion.index} of the log, included in the checkpoint of size "
                                     f"{inclusion.size} signed at {when}", code="log.included",
                      params={"index": str(inclusion.index), "size": str(inclusion.size), "when": when}), signed
-
-    def _logged_id(self, document: dict) -> UUID | None:
-        doc_id = document.get("id")
-        if not isinstance(doc_id, str):
-            return None
-        candidates = []
-        try:
-            candidates.append(endorsement_id(doc_id))
-        except ValueError:
-            pass
-        if doc_id.startswith("urn:uuid:"):
-            try:
-                candidates.append(UUID(doc_id[len("urn:uuid:"):]))
-            except ValueError:
-                pass
-        for candidate in candidates:
-            if isinstance(self.store.created(candidate), (Credential.Issued, Endorsement.Endorsed)):
-                return candidate
-        return None
 
     def _status(self, document: dict, issuer: IssuerView | None, knowledge: IssuerKnowledge | None,
                 fetcher: Fetcher, resolve: _Resolver, now: datetime) -> Check | None:
