@@ -63,9 +63,6 @@ class Registry:
             grant_application_role(self.store, app_role)
             tables = [*self.queries.read_model.tables, "http_cache", *ACCESS_TABLES]
             grant_tables(self.store, app_role, dict.fromkeys(tables, "SELECT, INSERT, UPDATE, DELETE"))
-            # The log's tables only grow; log_state holds the key's name, the sweep and a refusal.
-            grant_tables(self.store, app_role, {"log_leaves": "SELECT, INSERT", "log_nodes": "SELECT, INSERT",
-                                                "log_checkpoints": "SELECT, INSERT", "log_state": "SELECT, UPDATE"})
         return rebuilt
 
     def restore(self, lines, source: str) -> tuple[int, bytes]:

@@ -199,10 +199,18 @@ def test_unlogged_signature_is_dated_by_its_proof_created(signed, signer):
     assert "proof created 2024-01-01T00:00:00Z" in report.find("key-history").reason
 
 
-def test_signed_before_compromise_and_logged_before_it_passes(signed, signer):
+def test_signed_before_compromise_and_in_a_checkpoint_before_it_passes(signed, signer):
     issuer = _knowing(signer, compromised_since=_at(2024, 6))
-    report = verify(signed, now=NOW, issuer=issuer, logged_at=SIGNED_AT)
+    report = verify(signed, now=NOW, issuer=issuer, logged_at=SIGNED_AT, checkpointed_at=SIGNED_AT)
     assert report.valid, report.failures
+
+
+def test_logged_before_compromise_but_in_no_checkpoint_before_it_fails(signed, signer):
+    issuer = _knowing(signer, compromised_since=_at(2024, 6))
+    for checkpointed in (None, _at(2024, 7)):
+        report = verify(signed, now=NOW, issuer=issuer, logged_at=SIGNED_AT, checkpointed_at=checkpointed)
+        assert _failed(report) == ["key-history"]
+        assert "checkpoint" in report.find("key-history").reason
 
 
 def test_logged_after_compromise_fails(signed, signer):

@@ -167,7 +167,8 @@ def grant_application_role(app: Application, role: str) -> None:
 
     Run as the table owner, after enforce_append_only. The role gets SELECT, INSERT on the events
     table, USAGE on its notification-id sequence and EXECUTE on the insert-lock function; on the
-    snapshots and tracking tables, where they exist, what the library does there.
+    snapshots and tracking tables, where they exist, what the library does there; on the
+    transparency log's tables, SELECT and INSERT (log_state: SELECT, UPDATE).
     """
     recorder = app.recorder
     if not isinstance(recorder, AppendOnlyPostgresRecorder):
@@ -195,8 +196,12 @@ def grant_application_role(app: Application, role: str) -> None:
         sequence = curs.fetchone()["seq"]
         curs.execute(SQL("GRANT USAGE ON SEQUENCE {sequence} TO {role}").format(
             sequence=SQL(sequence), role=Identifier(role)))
+        # The transparency log's tables are written with the events: they only grow; log_state
+        # holds the log key's name, the sweep's place and the last refusal to sign.
         for other, rights in ((f"{prefix}_snapshots", "SELECT, INSERT"),
-                              (f"{prefix}_tracking", "SELECT, INSERT, UPDATE")):
+                              (f"{prefix}_tracking", "SELECT, INSERT, UPDATE"),
+                              ("log_leaves", "SELECT, INSERT"), ("log_nodes", "SELECT, INSERT"),
+                              ("log_checkpoints", "SELECT, INSERT"), ("log_state", "SELECT, UPDATE")):
             curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present",
                          (Composed([Identifier(schema), SQL("."), Identifier(other)])
                           .as_string(curs),))
