@@ -50,7 +50,8 @@ class Site:
         return ["/pages", "/pages/issuers/softskills4eu", "/pages/issuers/europees-jongerenwerk",
                 f"/pages/achievements/{a['Co-operative skills: Good']}",
                 f"/pages/achievements/{a['SoftSkills4EU Super Badge']}", "/pages/network",
-                "/pages/verify", "/pages/events", "/pages/events?issuer=techbouw&type=Endorsement.Endorsed"]
+                "/pages/verify", "/pages/events", "/pages/events?issuer=techbouw&type=Endorsement.Endorsed",
+                "/pages/audit"]
 
     def get(self, path: str, status: int = 200, **headers: str):
         response = self.client.get(path, headers=headers)
@@ -126,6 +127,19 @@ def test_the_event_log_filters_by_organisation_and_type(site):
     assert "the course was discontinued" in html and "Next events" not in html
     html = site.get("/pages/events?type=Credential.Revoked").text
     assert re.findall(r'<tr data-type="([\w.]+)">', html) == ["Credential.Revoked"]
+
+
+def test_the_audit_page_shows_the_checkpoint_and_key_and_each_event_links_to_its_proof(site):
+    log = site.registry.queries.log
+    latest = log.latest()
+    html = site.get("/pages/audit").text
+    assert latest.note.splitlines()[0] in html and log.key().vkey in html
+    assert f"registry audit {site.registry.settings.config.public_url} --key" in html
+    events = site.get("/pages/events").text
+    links = re.findall(r'href="/log/proof/inclusion\?index=(\d+)"', events)
+    assert links[:3] == ["0", "1", "2"]
+    proof = site.client.get("/log/proof/inclusion", params={"index": links[2]}).json()
+    assert proof["index"] == 2 and proof["size"] == latest.size
 
 
 # --- pages over the module's SQLite demo ---------------------------------------------------------------

@@ -266,6 +266,14 @@ class LogReader:
             out.append(event.entry)
         return out
 
+    def leaves_of(self, positions: list[int]) -> dict[int, int]:
+        """position -> leaf, for these positions (one statement)."""
+        if not positions:
+            return {}
+        rows = self.db.query(f"SELECT position, leaf FROM log_leaves WHERE position IN ({', '.join('?' * len(positions))})",
+                             positions)
+        return dict(rows)
+
     def leaf_of(self, position: int) -> int | None:
         rows = self.db.query("SELECT leaf FROM log_leaves WHERE position = ?", (position,))
         return rows[0][0] if rows else None

@@ -9,6 +9,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 
 from registry.api.pages.controllers import (
+    audit_page,
     achievement_page,
     events_page,
     home,
@@ -28,6 +29,6 @@ def pages_router() -> Router:
         cache_control=CacheControlHeader(public=True, max_age=3600))
     return Router(
         path="/", include_in_schema=False, exception_handlers=ERROR_PAGES,
-        route_handlers=[root, home, issuer_page, achievement_page, network_page, events_page,
+        route_handlers=[root, home, issuer_page, achievement_page, network_page, events_page, audit_page,
                         verify_form, verify_submitted, static],
     )

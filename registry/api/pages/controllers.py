@@ -135,6 +135,17 @@ def network_page(request: Request, queries: NamedDependency[Queries]) -> Templat
     return page(request, "network.html", current="network", network=picture)
 
 
+@get(f"{PREFIX}/audit", sync_to_thread=True, include_in_schema=False)
+def audit_page(request: Request, queries: NamedDependency[Queries]) -> Template:
+    """For public auditors: the latest signed checkpoint, the log key, and how to check the log."""
+    queries.fresh()
+    log = queries.log
+    verifier = log.checkpointer.verifier()
+    return page(request, "audit.html", current="audit", checkpoint=log.reader.latest(),
+                key=None if verifier is None else verifier.vkey, refused=log.problem(),
+                public_url=queries.config.public_url)
+
+
 @get(f"{PREFIX}/events", sync_to_thread=True, include_in_schema=False)
 def events_page(request: Request, queries: NamedDependency[Queries]) -> Template:
     translate = Translator(language_of(request))

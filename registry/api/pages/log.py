@@ -50,6 +50,7 @@ class LogRow:
     concerning_path: str | None  # a page about it, if there is one
     actor: str
     details: list[tuple[str, str]]
+    leaf: int | None  # its index in the transparency log, linked to its inclusion proof
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,10 @@ class LogPage:
 
 def read(queries: Queries, *, after: int, type_name: str | None, issuer: str | None, prefix: str) -> LogPage:
     found = queries.event_log(after=after, topics=[EVENT_TYPES[type_name]] if type_name else [], issuer=issuer)
+    leaves = queries.log.reader.leaves_of([entry.position for entry in found.entries])
     rows = [LogRow(entry.position, entry.event.timestamp, entry.topic.split(":", 1)[1],
                    *_concerning(entry, prefix), getattr(entry.event, "actor", "") or "",
-                   _details(entry.event))
+                   _details(entry.event), leaves.get(entry.position))
             for entry in found.entries]
     return LogPage(rows, found.after, found.next_after, found.last_position)
 
