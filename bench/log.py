@@ -3,9 +3,10 @@
 1. batch issuance with the log vs without it (LogWriter disabled, nothing else changed);
 2. inclusion and consistency proofs at 1,000,000 leaves (stored nodes, one read each);
 3. the auditor's hashing speed (entries -> leaf hashes -> root) over the same 1,000,000 entries;
-4. signing a checkpoint (the pre-signing check of one new leaf, and the Ed25519 signature).
+4. signing a checkpoint (the pre-signing check of one new leaf, and the Ed25519 signature);
+5. `registry audit`'s full re-check of credentials against the registry's own verification.
 
-    .venv/bin/python bench/log.py [--leaves 1000000] [--batch 200]
+    .venv/bin/python bench/log.py [--leaves 1000000] [--batch 500] [--credentials 300]
 """
 
 from __future__ import annotations
@@ -108,6 +109,42 @@ def proofs(leaves: int) -> None:
         db.close()
 
 
+def audit_replay(credentials: int) -> None:
+    """The auditor's full re-check (offline, over an export) against the registry's own
+    verification of the same credentials."""
+    import json
+
+    from registry.bootstrap import open_auditor, open_registry
+    from registry.commands import Actor, Award
+
+    actor = Actor("bench")
+    with tempfile.TemporaryDirectory() as home:
+        registry = open_registry({"REGISTRY_HOME": home, "REGISTRY_KEYS": f"{home}/keys"})
+        registry.commands.issuers.register(slug="acme", name="Acme", url="https://acme.example", actor=actor)
+        badge = registry.commands.achievements.define(
+            issuer="acme", actor=actor, requires=[],
+            definition={"name": "Teamwork", "description": "d", "criteria": {"narrative": "n"}}).id
+        registry.commands.credentials.issue_batch([Award(f"did:example:{i}", badge) for i in range(credentials)],
+                                                  actor=actor)
+        export, checkpoint = Path(home, "export.jsonl"), Path(home, "checkpoint")
+        lines = list(registry.queries.log.entries())
+        export.write_bytes(b"".join(line + b"\n" for line in lines))
+        checkpoint.write_text(registry.queries.log.latest().note)
+        documents = [json.loads(json.loads(line)["state"]["document"]) for line in lines
+                     if b"Credential.Issued" in line]
+        started = time.perf_counter()
+        for document in documents:
+            assert registry.queries.verify(document, offline=True).valid
+        verify_rate = len(documents) / (time.perf_counter() - started)
+        vkey = registry.queries.log.key().vkey
+        registry.close()
+        result = open_auditor({}).offline(str(export), str(checkpoint), vkey, None)
+    audit_rate = result.replay.counts["credentials"] / result.seconds
+    print(f"audit replay: {len(lines):,} entries ({result.replay.counts['credentials']} credentials) re-checked in "
+          f"{result.seconds:.2f} s: {audit_rate:.0f} credentials/s, {len(lines) / result.seconds:,.0f} entries/s; "
+          f"the registry's own verification: {verify_rate:.0f} credentials/s")
+
+
 def signing() -> None:
     from registry.bootstrap import open_registry
     from registry.commands import Actor
@@ -130,9 +167,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leaves", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--credentials", type=int, default=300, help="credentials the audit replay re-checks")
     args = parser.parse_args()
     batch_issuance(args.batch)
     signing()
+    audit_replay(args.credentials)
     proofs(args.leaves)
 
 

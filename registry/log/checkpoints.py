@@ -88,8 +88,8 @@ class Checkpointer:
                                (str(refused), format_time(self.clock())))
             else:
                 moment = self.clock()
-                if last is not None:
-                    moment = max(moment, Checkpoint.parse(_text(last.note)).time or moment)
+                if last is not None:  # a checkpoint's time never goes backwards
+                    moment = max(moment, last.time)
                 checkpoint = Checkpoint(origin, size, root, moment)
                 signer = self.custody.signer(public, f"{origin}#checkpoints")
                 signed = note.sign(checkpoint.text, origin, decode_public_key(public), signer.sign)
@@ -111,8 +111,7 @@ class Checkpointer:
         frontier = self.reader.nodes(tree.needed_for_root(old))
         if last is not None and tree.root(old, frontier) != last.root:
             raise LogDiverged(f"the stored tree no longer gives the root signed for size {old}")
-        made = self._check_new(old, size, frontier)
-        root = tree.root(size, {**frontier, **made})
+        root = self._check_new(old, size, frontier)
         stored = tree.root(size, self.reader.nodes(tree.needed_for_root(size)))
         if stored != root:
             raise LogDiverged(f"the stored tree's root for size {size} differs from the one its events give")
@@ -121,18 +120,13 @@ class Checkpointer:
             sweep = 0 if sweep >= old else sweep
         return root, sweep
 
-    def _check_new(self, old: int, size: int, frontier) -> dict:
-        """Recompute leaves old ... size-1 from their events; the nodes they make."""
-        made: dict = {}
-        known = dict(frontier)
+    def _check_new(self, old: int, size: int, frontier) -> bytes:
+        """Recompute leaves old ... size-1 from their events; the root they give the signed tree."""
+        edge = tree.Frontier((level, frontier[(level, index)]) for level, index in tree.decomposition(old))
         for start in range(old, size, CHUNK):
-            stop = min(start + CHUNK, size)
-            hashes = self._event_hashes(start, stop)
-            for level, index, value in tree.append(start, {n: known[n] for n in tree.decomposition(start)}, hashes):
-                known[(level, index)] = made[(level, index)] = value
-            for offset, value in enumerate(hashes):
-                known[(0, start + offset)] = made[(0, start + offset)] = value
-        return made
+            for value in self._event_hashes(start, min(start + CHUNK, size)):
+                edge.push(value)
+        return edge.root()
 
     def _event_hashes(self, start: int, stop: int) -> list[bytes]:
         """Leaf hashes of leaves start ... stop-1 recomputed from the events, each compared with
@@ -202,7 +196,3 @@ class Checkpointer:
 
 def _span(count: int) -> int:
     return 1 << (count.bit_length() - 1) if count else 1
-
-
-def _text(signed_note: str) -> str:
-    return signed_note[:signed_note.rfind("\n\n") + 1]

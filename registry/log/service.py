@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 
 from registry.log import note, tiles, tree
-from registry.log.checkpoint import Checkpoint
 from registry.log.checkpoints import Checkpointer, LogDiverged
 from registry.log.storage import LogReader, Signed
 
@@ -130,9 +129,6 @@ class TransparencyLog:
             return None
         return self.inclusion(leaf, first.size)
 
-    def checkpoint_time(self, signed: Signed) -> datetime | None:
-        return Checkpoint.parse(signed.note[:signed.note.rfind("\n\n") + 1]).time
-
     def entries(self, start: int = 0, page: int = 1024):
         """Every entry from leaf `start` on, in order (what `registry export` prints)."""
         size = self.reader.size()
@@ -141,7 +137,4 @@ class TransparencyLog:
 
     def covered_at(self, aggregate_id: str) -> datetime | None:
         """When the aggregate's first event was first in a signed checkpoint; None: not yet."""
-        position = self.reader.position_of(UUID(aggregate_id), 1)
-        leaf = None if position is None else self.reader.leaf_of(position)
-        first = None if leaf is None else self.reader.first_covering(leaf)
-        return None if first is None else self.checkpoint_time(first)
+        return self.reader.covered_at(UUID(aggregate_id))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -106,21 +107,20 @@ class LogWriter:
         if positions is None or len(positions) != len(stored):
             raise RuntimeError("the recorder did not return the positions of the events it inserted")
         size, last = self._tip(cursor)
-        events = list(self._unlogged(cursor, last, positions[0]))
-        events += [Event(p, _uuid(s.originator_id), s.originator_version, s.topic, s.state)
+        events = [(e.position, e.topic, e.entry) for e in self._unlogged(cursor, last, positions[0])]
+        events += [(p, s.topic, entries.entry(_uuid(s.originator_id), s.originator_version, s.topic, s.state))
                    for s, p in zip(stored, positions, strict=True)]
-        lines = [e.entry for e in events]
-        for event, line in zip(events, lines, strict=True):
+        for _, topic, line in events:
             if len(line) > entries.MAX_ENTRY:
                 raise EntryTooLarge(
-                    f"the event {event.topic.rsplit(':', 1)[-1]} is {len(line):,} bytes as a log entry; the log holds "
+                    f"the event {topic.rsplit(':', 1)[-1]} is {len(line):,} bytes as a log entry; the log holds "
                     f"entries of at most {entries.MAX_ENTRY:,} bytes (tlog-tiles bundles use 16-bit lengths)")
-        hashes = [tree.leaf_hash(line) for line in lines]
+        hashes = [tree.leaf_hash(line) for _, _, line in events]
         frontier = self._nodes(cursor, tree.decomposition(size))
         made = tree.append(size, frontier, hashes)
         m = self.mark
         cursor.executemany(f"INSERT INTO {self.leaves} (leaf, position, hash) VALUES ({m}, {m}, {m})",
-                           [(size + i, e.position, h) for i, (e, h) in enumerate(zip(events, hashes))])
+                           [(size + i, e[0], h) for i, (e, h) in enumerate(zip(events, hashes))])
         if made:
             cursor.executemany(f"INSERT INTO {self.nodes} (level, idx, hash) VALUES ({m}, {m}, {m})", made)
 
@@ -179,12 +179,16 @@ def _uuid(value: Any) -> UUID:
 
 @dataclass(frozen=True)
 class Signed:
-    """A checkpoint the registry signed, as stored."""
+    """A checkpoint the registry signed, as stored (signed_at is its `time` line)."""
 
     size: int
     root: bytes
     signed_at: str
     note: str
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromisoformat(self.signed_at.replace("Z", "+00:00"))
 
 
 class LogReader:
@@ -294,11 +298,15 @@ class LogReader:
                              " ORDER BY size LIMIT 1", (leaf,))
         return Signed(rows[0][0], bytes(rows[0][1]), rows[0][2], rows[0][3]) if rows else None
 
-    def covered_at(self, position: int) -> str | None:
-        """When the event at this notification position was first in a signed checkpoint."""
-        rows = self.db.query("SELECT min(c.signed_at) FROM log_leaves l JOIN log_checkpoints c ON c.size > l.leaf"
-                             " WHERE l.position = ?", (position,))
-        return rows[0][0] if rows else None
+    def covered_at(self, originator_id: UUID) -> datetime | None:
+        """When the aggregate's first event (an issuance, say) was first in a signed checkpoint:
+        one statement; None when no checkpoint includes it yet."""
+        key = originator_id if self.postgres else originator_id.hex
+        rows = self.db.query(f"SELECT c.signed_at FROM {self.events_table} e"
+                             f" JOIN log_leaves l ON l.position = e.{self.position}"
+                             " JOIN log_checkpoints c ON c.size > l.leaf"
+                             " WHERE e.originator_id = ? AND e.originator_version = 1 ORDER BY c.size LIMIT 1", (key,))
+        return datetime.fromisoformat(rows[0][0].replace("Z", "+00:00")) if rows else None
 
     def state(self) -> dict[str, Any]:
         rows = self.db.query("SELECT origin, public_key, sweep, problem, problem_at FROM log_state WHERE id = 1")

@@ -140,16 +140,10 @@ def _check_sizes(old: int, size: int) -> None:
 def append(size: int, frontier: Mapping[Node, bytes], leaves: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
     """The complete interior nodes that leaves appended to a tree of `size` complete, given the
     tree's frontier (its decomposition's hashes): [(level, index, hash)] in the order made."""
-    known = dict(frontier)
-    made = []
-    for offset, value in enumerate(leaves):
-        level, index = 0, size + offset
-        known[(0, index)] = value
-        while index & 1:
-            value = node_hash(known[(level, index - 1)], value)
-            level, index = level + 1, index >> 1
-            known[(level, index)] = value
-            made.append((level, index, value))
+    edge = Frontier((level, frontier[(level, index)]) for level, index in decomposition(size))
+    made: list[tuple[int, int, bytes]] = []
+    for value in leaves:
+        made.extend(edge.push(value))
     return made
 
 
@@ -161,13 +155,16 @@ class Frontier:
         self.stack = list(stack)
         self.size = sum(1 << level for level, _ in self.stack)
 
-    def push(self, value: bytes) -> None:
-        level = 0
+    def push(self, value: bytes) -> list[tuple[int, int, bytes]]:
+        """Append a leaf hash; the interior nodes it completes, as (level, index, hash)."""
+        index, level, made = self.size, 0, []
         while self.stack and self.stack[-1][0] == level:
             value = node_hash(self.stack.pop()[1], value)
             level += 1
+            made.append((level, index >> level, value))
         self.stack.append((level, value))
         self.size += 1
+        return made
 
     def root(self) -> bytes:
         if not self.stack:
