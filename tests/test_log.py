@@ -294,3 +294,32 @@ def test_concurrent_writers_on_postgresql_leave_a_gapless_identically_ordered_tr
     assert [e.position for e in events] == positions  # every event is a leaf, in notification order
     log.sign()
     assert log.verify_all().size == size
+
+
+def test_the_log_over_http_answers_as_the_cli_does_and_refuses_bad_requests_as_problems(registry):
+    from litestar.testing import TestClient
+
+    from registry.api.app import create_app
+
+    credential = populate(registry)[0]
+    log = registry.queries.log
+    size = log.latest().size
+    with TestClient(create_app(registry)) as client:
+        assert client.get("/log/key").json() == {"key": log.key().vkey, "origin": "badges.test/log"}
+        assert client.get("/log/status").json()["size"] == size
+        proof = client.get("/log/proof/consistency", params={"from": 2}).json()
+        old, new, hashes = log.consistency(2)
+        assert proof == {"from": 2, "to": size, "hashes": [base64.b64encode(h).decode() for h in hashes]}
+        receipt = client.get(f"/credentials/{credential}/receipt").json()
+        assert verify_receipt(json.dumps(receipt), log.key().vkey)["size"] == receipt["size"]
+        assert client.get(f"/log/tile/0/000.p/{size}").content == log.tile("0", 0, size)
+        for path, status in ((f"/log/tile/0/000.p/{size + 1}", 404), ("/log/tile/0/5", 400),
+                             ("/log/tile/0/000.p/256", 400), ("/log/tile/64/000", 400),
+                             ("/log/proof/inclusion?index=999", 404), ("/log/proof/inclusion?index=-1", 400),
+                             ("/credentials/not-an-id/receipt", 400)):
+            answer = client.get(path)
+            assert answer.status_code == status, (path, answer.text)
+            assert answer.headers["content-type"].startswith("application/problem+json"), path
+    truncated = {**receipt, "hashes": receipt["hashes"][:-1]}
+    with pytest.raises(ReceiptError, match="fewer than"):
+        verify_receipt(json.dumps(truncated), log.key().vkey)

@@ -7,7 +7,7 @@ import base64
 import json
 import sys
 
-from registry.cli.output import emit
+from registry.cli.output import emit, read_text
 from registry.errors import InputError
 
 
@@ -99,7 +99,7 @@ def verify(registry, args) -> int:
 def verify_receipt(registry, args) -> int:
     from registry.log.receipts import ReceiptError, verify_receipt as check
 
-    text = _read(args.file)
+    text = read_text(args.file)
     try:
         verified = check(text, args.key)
     except ReceiptError as exc:
@@ -139,9 +139,3 @@ def _answer(ask):
         return ask()
     except (LogUnavailable, ProofError) as exc:
         raise InputError("index", str(exc)) from None
-
-
-def _read(path: str) -> str:
-    from registry.cli.output import read_text
-
-    return read_text(path)

@@ -26,11 +26,12 @@ class Inclusion:
     index: int
     size: int
     hashes: list[bytes]
-    checkpoint: Signed
+    checkpoint: Signed | None  # the signed checkpoint of that size, if one was signed at it
     entry: bytes
 
     def receipt(self, vkey: str) -> dict[str, Any]:
         """Offline-verifiable: the signed checkpoint, the leaf index, its inclusion proof and the entry."""
+        assert self.checkpoint is not None, "a receipt is made for a signed size"
         return {"type": "BadgeRegistryLogReceipt", "log_key": vkey, "checkpoint": self.checkpoint.note,
                 "index": self.index, "size": self.size,
                 "hashes": [base64.b64encode(h).decode() for h in self.hashes],
@@ -78,29 +79,29 @@ class TransparencyLog:
         state = self.reader.state()
         return None if state["problem"] is None else (state["problem"], state["problem_at"])
 
-    def _size(self, size: int | None) -> Signed:
-        latest = self.latest()
+    def _size(self, size: int | None) -> int:
+        """The tree size asked about: any size up to the latest checkpoint's (that one by default)."""
+        latest = self.latest().size
         if size is None:
             return latest
-        if size > latest.size:
-            raise LogUnavailable(f"size {size} is beyond the latest checkpoint ({latest.size})")
-        return self.reader.checkpoint(size) or Signed(size, tree.root(size, self.reader.nodes(tree.needed_for_root(size))),
-                                                      "", "")
+        if size > latest:
+            raise LogUnavailable(f"size {size} is beyond the latest checkpoint ({latest})")
+        return size
 
     def inclusion(self, index: int, size: int | None = None) -> Inclusion:
-        checkpoint = self._size(size)
-        if not 0 <= index < checkpoint.size:
-            raise LogUnavailable(f"index {index} is not in the tree of size {checkpoint.size}")
-        nodes = self.reader.nodes(tree.needed_for_inclusion(index, checkpoint.size))
+        size = self._size(size)
+        if not 0 <= index < size:
+            raise LogUnavailable(f"index {index} is not in the tree of size {size}")
+        nodes = self.reader.nodes(tree.needed_for_inclusion(index, size))
         (entry,) = self.reader.entries(index, index + 1)
-        return Inclusion(index, checkpoint.size, tree.inclusion_proof(index, checkpoint.size, nodes), checkpoint, entry)
+        return Inclusion(index, size, tree.inclusion_proof(index, size, nodes), self.reader.checkpoint(size), entry)
 
     def consistency(self, old: int, size: int | None = None) -> tuple[int, int, list[bytes]]:
-        checkpoint = self._size(size)
-        if not 0 <= old <= checkpoint.size:
-            raise LogUnavailable(f"size {old} is not between 0 and {checkpoint.size}")
-        nodes = self.reader.nodes(tree.needed_for_consistency(old, checkpoint.size))
-        return old, checkpoint.size, tree.consistency_proof(old, checkpoint.size, nodes)
+        size = self._size(size)
+        if not 0 <= old <= size:
+            raise LogUnavailable(f"size {old} is not between 0 and {size}")
+        nodes = self.reader.nodes(tree.needed_for_consistency(old, size))
+        return old, size, tree.consistency_proof(old, size, nodes)
 
     def tile(self, level: str, n: int, width: int) -> bytes:
         """A tile's bytes (or an entry bundle's), only when a signed checkpoint covers all of it."""
