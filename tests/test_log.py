@@ -170,6 +170,12 @@ def test_a_deleted_revocation_is_refused_by_the_pre_signing_check_and_by_the_aud
     log = registry.queries.log
     good = log.latest()
     lines = exported(registry)
+    # An auditor checked the log as it was, and kept its state.
+    state, before, checkpoint = tmp_path / "audit-state", tmp_path / "before.jsonl", tmp_path / "checkpoint"
+    before.write_bytes(b"".join(x + b"\n" for x in lines))
+    checkpoint.write_text(good.note)
+    cli({}, "audit", "--export", str(before), "--checkpoint", str(checkpoint), "--key", log.key().vkey,
+        "--state", str(state))
     revoked = next(i for i, x in enumerate(lines) if b"Credential.Revoked" in x)
     position = log.reader.leaf_hashes(revoked, revoked + 1)[0][1]
     _rewrite(raw_db, store_kind, f"DELETE FROM {_events_table(store_kind)} WHERE {_id(store_kind)} = {_mark(store_kind)}",
@@ -181,14 +187,17 @@ def test_a_deleted_revocation_is_refused_by_the_pre_signing_check_and_by_the_aud
     assert f"leaf {revoked} (position {position}): its event was deleted" in log.problem()[0]
     with pytest.raises(LogDiverged, match=f"leaf {revoked} "):
         log.sign()
-    # The auditor, holding the signed checkpoint, is handed the history as the store now has it.
+    # The auditor is handed the history as the store now has it, with the signed checkpoint.
     export = tmp_path / "after.jsonl"
     export.write_bytes(b"".join(e.entry + b"\n" for e in log.reader.events(0, 10**12)))
-    checkpoint = tmp_path / "checkpoint"
-    checkpoint.write_text(good.note)
     done = cli({}, "audit", "--export", str(export), "--checkpoint", str(checkpoint), "--key", log.key().vkey,
                ok=False)
-    assert done.returncode == 1 and f"leaf {revoked}" in done.stderr or "another root" in done.stderr, done.stderr
+    assert done.returncode == 1 and "another root" in done.stderr, done.stderr  # no state: something changed
+    done = cli({}, "audit", "--export", str(export), "--checkpoint", str(checkpoint), "--key", log.key().vkey,
+               "--state", str(state), "--full", ok=False)
+    assert done.returncode == 1 and done.stderr.strip() == (
+        f"registry audit: leaf {revoked}: the entry differs from the one verified on an earlier run: "
+        "the log was rewritten"), done.stderr
 
 
 def _id(store_kind: str) -> str:
@@ -323,3 +332,29 @@ def test_the_log_over_http_answers_as_the_cli_does_and_refuses_bad_requests_as_p
     truncated = {**receipt, "hashes": receipt["hashes"][:-1]}
     with pytest.raises(ReceiptError, match="fewer than"):
         verify_receipt(json.dumps(truncated), log.key().vkey)
+
+
+def test_a_history_rewritten_and_re_signed_with_the_log_key_is_named_by_the_next_audit(registry, tmp_path):
+    """Even the operator, holding the log's key, cannot rewrite history past an auditor who kept state."""
+    populate(registry)
+    log = registry.queries.log
+    vkey, lines = log.key().vkey, exported(registry)
+    state, first, checkpoint = tmp_path / "state", tmp_path / "first.jsonl", tmp_path / "cp"
+    first.write_bytes(b"".join(x + b"\n" for x in lines))
+    checkpoint.write_text(log.latest().note)
+    cli({}, "audit", "--export", str(first), "--checkpoint", str(checkpoint), "--key", vkey, "--state", str(state))
+    # The operator changes entry 3, appends one more, and signs the new tree with the log's own key.
+    forged = list(lines)
+    forged[3] = forged[3].replace(b'"actor":"test"', b'"actor":"someone"')
+    assert forged[3] != lines[3]
+    forged.append(lines[-1])
+    size, root = tree.root_of_leaves(tree.leaf_hash(x) for x in forged)
+    body = Checkpoint(signed_checkpoint(registry).origin, size, root, signed_checkpoint(registry).time)
+    public = log.reader.state()["public_key"]
+    from registry.vc.multikey import decode_public_key
+    signer = log.checkpointer.custody.signer(public, "forger")
+    (tmp_path / "forged.jsonl").write_bytes(b"".join(x + b"\n" for x in forged))
+    checkpoint.write_text(note.sign(body.text, body.origin, decode_public_key(public), signer.sign))
+    done = cli({}, "audit", "--export", str(tmp_path / "forged.jsonl"), "--checkpoint", str(checkpoint), "--key", vkey,
+               "--state", str(state), ok=False)
+    assert done.returncode == 1 and done.stderr.startswith("registry audit: leaf 3: the entry differs"), done.stderr

@@ -36,6 +36,8 @@ def register(grammar) -> None:
     p.add_argument("--state", help="directory keeping the last verified checkpoint and tiles between runs")
     p.add_argument("--export", help="offline: an export file (registry export)")
     p.add_argument("--checkpoint", help="offline: a signed checkpoint file")
+    p.add_argument("--full", action="store_true",
+                   help="read every entry again (not only the new ones), each compared with what was verified")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(standalone=True)
 
@@ -119,9 +121,9 @@ def audit(_registry, args) -> int:
         raise InputError("url", "give the registry's URL, or --export FILE and --checkpoint FILE")
     try:
         if args.url is not None:
-            result = auditor.online(args.url, args.key, args.state)
+            result = auditor.online(args.url, args.key, args.state, args.full)
         else:
-            result = auditor.offline(args.export, args.checkpoint, args.key, args.state)
+            result = auditor.offline(args.export, args.checkpoint, args.key, args.state, args.full)
     except AuditFailed as exc:
         if args.json:
             print(json.dumps({"consistent": False, "position": exc.position, "problem": exc.problem}))

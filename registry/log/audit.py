@@ -10,8 +10,10 @@
    proof verifies against the key history recorded in the log itself, with a key inside its
    validity when it was logged; every suspension, reinstatement or revocation refers to an issued
    credential; no status-list entry is given to two credentials.
-4. Save the checkpoint, the frontier and the replay's state in --state (files 0600), so the next
-   run fetches only what is new.
+4. Save the checkpoint, the frontier, the replay's state and every verified leaf hash in --state
+   (files 0600), so the next run fetches only what is new. When a later log does not extend the
+   saved one, every entry is read again and the first one that differs from what was verified is
+   named; --full reads every entry again on every run, comparing each with what was verified.
 
 Offline (--export FILE --checkpoint FILE) the same checks run over an export. Any failure is an
 AuditFailed naming the first divergent leaf and what diverged."""
@@ -35,6 +37,7 @@ from registry.network import Fetcher, FetchError
 from registry.vc import multikey, proofs
 
 STATE_FILE = "audit-state.json"
+LEAVES_FILE = "leaves.bin"  # the leaf hashes verified so far: a later rewrite is named by its index
 
 
 class AuditFailed(Exception):
@@ -164,7 +167,7 @@ class Auditor:
         self.progress = progress
         self.fetched = 0  # entry bundles fetched by the last online run
 
-    def online(self, url: str, vkey: str, state_dir: str | None) -> AuditResult:
+    def online(self, url: str, vkey: str, state_dir: str | None, full: bool = False) -> AuditResult:
         base = url.rstrip("/") + "/log/"
         self.fetched = 0
         text = self._get(base + "checkpoint", "the checkpoint", ("text/plain",))
@@ -187,11 +190,12 @@ class Auditor:
                         raise AuditFailed(index, "the level-0 tile's hash differs from the entry's")
                     if index >= start:
                         yield line
-        result = self._audit(text, vkey, state_dir, bundles)
+        result = self._audit(text, vkey, state_dir, bundles, full)
         result.bundles = self.fetched
         return result
 
-    def offline(self, export: str, checkpoint: str, vkey: str, state_dir: str | None) -> AuditResult:
+    def offline(self, export: str, checkpoint: str, vkey: str, state_dir: str | None,
+                full: bool = False) -> AuditResult:
         text = _read(checkpoint)
 
         def lines(start: int, size: int) -> Iterator[bytes]:
@@ -201,7 +205,7 @@ class Auditor:
                         return
                     if index >= start:
                         yield raw.rstrip(b"\n")
-        return self._audit(text, vkey, state_dir, lines)
+        return self._audit(text, vkey, state_dir, lines, full)
 
     def _get(self, url: str, what: str, kinds: tuple[str, ...]) -> bytes:
         try:
@@ -210,7 +214,7 @@ class Auditor:
             raise AuditFailed(None, str(exc)) from None
 
     def _audit(self, signed: bytes, vkey: str, state_dir: str | None,
-               source: Callable[[int, int], Iterator[bytes]]) -> AuditResult:
+               source: Callable[[int, int], Iterator[bytes]], full: bool = False) -> AuditResult:
         started = time.perf_counter()
         try:
             verifier = note.Verifier.parse(vkey)
@@ -224,16 +228,23 @@ class Auditor:
         if checkpoint.size < previous:
             raise AuditFailed(checkpoint.size, f"the log shrank: {previous} entries were verified last time, the "
                                                f"checkpoint now says {checkpoint.size} (a rollback)")
-        replay = Replay.of(saved["replay"]) if saved else Replay()
-        frontier = tree.Frontier((level, base64.b64decode(h)) for level, h in saved["frontier"]) if saved \
+        known = _load_leaves(state_dir, previous) if saved else b""
+        resume = saved is not None and not full
+        replay = Replay.of(saved["replay"]) if resume else Replay()
+        frontier = tree.Frontier((level, base64.b64decode(h)) for level, h in saved["frontier"]) if resume \
             else tree.Frontier()
-        if frontier.size != previous or (saved and frontier.root() != base64.b64decode(saved["root"])):
+        if resume and (frontier.size != previous or frontier.root() != base64.b64decode(saved["root"])):
             raise AuditFailed(None, f"the saved state in {state_dir} is inconsistent; remove it to audit from the start")
-        index = previous
-        for line in source(previous, checkpoint.size):
+        index, added = frontier.size, bytearray()
+        for line in source(index, checkpoint.size):
             if index >= checkpoint.size:
                 break
-            frontier.push(tree.leaf_hash(line))
+            value = tree.leaf_hash(line)
+            if index < len(known) // tree.HASH_SIZE and known[index * 32:(index + 1) * 32] != value:
+                raise AuditFailed(index, REWRITTEN)
+            frontier.push(value)
+            if index >= previous:
+                added += value
             replay.apply(index, line)
             index += 1
             if self.progress and index % 1000 == 0:
@@ -242,17 +253,25 @@ class Auditor:
             raise AuditFailed(index, f"the log has {index} entries, the checkpoint says {checkpoint.size}")
         root = frontier.root()
         if root != checkpoint.root:
+            if resume and known:  # name the entry that changed since the last run, reading all again
+                for old, line in enumerate(source(0, previous)):
+                    if known[old * 32:(old + 1) * 32] != tree.leaf_hash(line):
+                        raise AuditFailed(old, REWRITTEN)
             raise AuditFailed(None, f"the entries give another root than the checkpoint of size {checkpoint.size}"
                                     + (f" (it no longer extends the tree of size {previous} verified last time)"
                                        if previous else ""))
         if self.progress:
             print(file=sys.stderr)
         if state_dir is not None:
-            _save(state_dir, {"size": checkpoint.size, "root": base64.b64encode(root).decode(),
-                              "checkpoint": signed.decode("utf-8") if isinstance(signed, bytes) else signed,
-                              "frontier": [[lvl, base64.b64encode(h).decode()] for lvl, h in frontier.stack],
-                              "replay": replay.to_json()})
+            _save(state_dir, bytes(added), {
+                "size": checkpoint.size, "root": base64.b64encode(root).decode(),
+                "checkpoint": signed.decode("utf-8") if isinstance(signed, bytes) else signed,
+                "frontier": [[lvl, base64.b64encode(h).decode()] for lvl, h in frontier.stack],
+                "replay": replay.to_json()})
         return AuditResult(checkpoint.origin, checkpoint.size, root, previous, replay, time.perf_counter() - started)
+
+
+REWRITTEN = "the entry differs from the one verified on an earlier run: the log was rewritten"
 
 
 def _bar(done: int, total: int) -> None:
@@ -280,9 +299,26 @@ def _load(state_dir: str | None) -> dict[str, Any] | None:
         raise AuditFailed(None, f"the saved state {path} cannot be read ({exc})") from None
 
 
-def _save(state_dir: str, data: dict[str, Any]) -> None:
+def _load_leaves(state_dir: str | None, size: int) -> bytes:
+    """The leaf hashes verified so far (a crash may have left more than the state records)."""
+    path = Path(state_dir) / LEAVES_FILE
+    try:
+        data = path.read_bytes() if path.exists() else b""
+    except OSError as exc:
+        raise AuditFailed(None, f"the saved leaves {path} cannot be read ({exc.strerror})") from None
+    return data[:size * tree.HASH_SIZE] if len(data) >= size * tree.HASH_SIZE else b""
+
+
+def _save(state_dir: str, added: bytes, data: dict[str, Any]) -> None:
+    """The new leaf hashes first (appended), then the state that counts them, replaced at once."""
     directory = Path(state_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    leaves = directory / LEAVES_FILE
+    verified = (data["size"] * tree.HASH_SIZE) - len(added)
+    with open(os.open(leaves, os.O_RDWR | os.O_CREAT, 0o600), "r+b") as out:
+        out.truncate(verified)
+        out.seek(verified)
+        out.write(added)
     path = directory / STATE_FILE
     temporary = directory / (STATE_FILE + ".new")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
