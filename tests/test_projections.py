@@ -436,7 +436,12 @@ def test_cli_run_follows_until_sigterm(environment, open_registry):
         probe = open_registry()
         model = probe.queries.read_model  # read only through positions_row: never catches up itself
         latest = probe.store.max_position()
-        wait_for(lambda: min(positions_row(model).values()) >= latest, seconds=20)
+        try:
+            wait_for(lambda: min(positions_row(model).values()) >= latest, seconds=20)
+        except AssertionError:
+            worker.kill()
+            raise AssertionError(f"positions {positions_row(model)} never reached {latest}; the worker said: "
+                                 f"{worker.communicate(timeout=10)[1][-3000:]}") from None
         worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=10)
     finally:

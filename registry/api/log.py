@@ -13,7 +13,6 @@ from litestar.params import FromPath, QueryParameter
 from registry.api.http import READ_PROBLEMS
 from registry.domain import NotFound
 from registry.errors import InputError
-from registry.log.service import LogUnavailable
 from registry.log.tiles import TileError, parse_tile_path
 from registry.log.tree import ProofError
 from registry.projections import Queries
@@ -28,17 +27,10 @@ def _log(queries: Queries):
     return queries.log
 
 
-def _found(ask):
-    try:
-        return ask()
-    except LogUnavailable as exc:
-        raise NotFound(str(exc)) from None
-
-
 @get("/log/checkpoint", sync_to_thread=True, responses=READ_PROBLEMS, tags=["log"], media_type="text/plain",
      summary="The latest signed checkpoint (C2SP tlog-checkpoint as a signed note)")
 def checkpoint(queries: NamedDependency[Queries]) -> Response[str]:
-    latest = _found(_log(queries).latest)
+    latest = _log(queries).latest()
     return Response(latest.note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": CHECKPOINT_CACHE})
 
 
@@ -52,7 +44,7 @@ def tile(queries: NamedDependency[Queries], path: FromPath[str]) -> Response[byt
         level, n, width = parse_tile_path(path.lstrip("/"))
     except TileError as exc:
         raise InputError("path", str(exc)) from None
-    data = _found(lambda: _log(queries).tile(level, n, width))
+    data = _log(queries).tile(level, n, width)
     cache = IMMUTABLE if width == 256 else "public, max-age=60"
     return Response(data, media_type=OCTETS, headers={"Cache-Control": cache})
 
@@ -60,7 +52,7 @@ def tile(queries: NamedDependency[Queries], path: FromPath[str]) -> Response[byt
 @get("/log/key", sync_to_thread=True, responses=READ_PROBLEMS, tags=["log"],
      summary="The log's note verifier key and its origin")
 def key(queries: NamedDependency[Queries]) -> dict[str, Any]:
-    verifier = _found(_log(queries).key)
+    verifier = _log(queries).key()
     return {"key": verifier.vkey, "origin": verifier.name}
 
 
@@ -111,7 +103,7 @@ def receipt(queries: NamedDependency[Queries], credential_id: FromPath[str]) -> 
 
 def _proof(ask):
     try:
-        return _found(ask)
+        return ask()
     except ProofError as exc:
         raise InputError("index", str(exc)) from None
 

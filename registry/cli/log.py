@@ -134,10 +134,9 @@ def audit(_registry, args) -> int:
 
 
 def _answer(ask):
-    from registry.log.service import LogUnavailable
     from registry.log.tree import ProofError
 
     try:
         return ask()
-    except (LogUnavailable, ProofError) as exc:
+    except ProofError as exc:
         raise InputError("index", str(exc)) from None

@@ -168,6 +168,7 @@ class Auditor:
         self.fetched = 0  # entry bundles fetched by the last online run
 
     def online(self, url: str, vkey: str, state_dir: str | None, full: bool = False) -> AuditResult:
+        _verifier(vkey)  # a malformed key is said before anything is fetched
         base = url.rstrip("/") + "/log/"
         self.fetched = 0
         text = self._get(base + "checkpoint", "the checkpoint", ("text/plain",))
@@ -216,8 +217,8 @@ class Auditor:
     def _audit(self, signed: bytes, vkey: str, state_dir: str | None,
                source: Callable[[int, int], Iterator[bytes]], full: bool = False) -> AuditResult:
         started = time.perf_counter()
+        verifier = _verifier(vkey)
         try:
-            verifier = note.Verifier.parse(vkey)
             checkpoint = Checkpoint.parse(note.open_note(signed, verifier))
         except note.NoteError as exc:
             raise AuditFailed(None, f"checkpoint: {exc}") from None
@@ -269,6 +270,13 @@ class Auditor:
                 "frontier": [[lvl, base64.b64encode(h).decode()] for lvl, h in frontier.stack],
                 "replay": replay.to_json()})
         return AuditResult(checkpoint.origin, checkpoint.size, root, previous, replay, time.perf_counter() - started)
+
+
+def _verifier(vkey: str) -> note.Verifier:
+    try:
+        return note.Verifier.parse(vkey)
+    except note.NoteError as exc:
+        raise AuditFailed(None, f"--key: {exc}") from None
 
 
 REWRITTEN = "the entry differs from the one verified on an earlier run: the log was rewritten"

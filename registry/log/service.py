@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from registry.domain import NotFound
 from registry.log import note, tiles, tree
 from registry.log.checkpoints import Checkpointer, LogDiverged
 from registry.log.storage import LogReader, Signed
@@ -17,7 +18,7 @@ from registry.log.storage import LogReader, Signed
 logger = logging.getLogger("registry.log")
 
 
-class LogUnavailable(Exception):
+class LogUnavailable(NotFound):
     """What was asked of the log does not exist (yet): no checkpoint, an index or size beyond it."""
 
 
