@@ -73,6 +73,8 @@ class Checkpointer:
         """The latest checkpoint, signing a new one first when the tree has grown."""
         refused: LogDiverged | None = None
         with self.db.transaction() as cursor:
+            # The one row signers queue on (made by the first signer ever).
+            cursor.execute("INSERT INTO log_state (id, sweep) VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
             if self.reader.postgres:
                 cursor.execute("SELECT id FROM log_state WHERE id = 1 FOR UPDATE")
             last = self.reader.latest()

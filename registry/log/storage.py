@@ -41,8 +41,7 @@ def ddl(blob: str, big: str) -> list[str]:
         " signed_at TEXT NOT NULL, note TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {s}log_state (id INTEGER PRIMARY KEY CHECK (id = 1), origin TEXT NULL,"
         f" public_key TEXT NULL, sweep {big} NOT NULL DEFAULT 0, problem TEXT NULL, problem_at TEXT NULL)",
-        "INSERT INTO {s}log_state (id, sweep) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
-    ]
+    ]  # log_state's row is made by the first signer: start-up writes nothing (it runs in every process)
 
 
 # Like the events, the log only grows: the database refuses to change or remove a leaf, a node or
@@ -58,15 +57,25 @@ SQLITE_DDL = [s.replace("{s}", "") for s in ddl("BLOB", "INTEGER")] + [
 
 
 def postgres_ddl(schema: str) -> list[str]:
+    """The tables and their guard. Every process with DDL rights runs this at start-up: the
+    function and triggers are made only where missing (replacing them each time would lock the
+    tables against the inserts of running writers, and two start-ups replacing one function at
+    once collide)."""
     prefix = '"' + schema.replace('"', '""') + '".'
+    literal = schema.replace("'", "''")
     function = f"{prefix}log_refuse_change"
+    guards = [(f"{table}_no_change", f"BEFORE UPDATE OR DELETE ON {prefix}{table} FOR EACH ROW", table)
+              for table in APPEND_ONLY] + [
+              (f"{table}_no_truncate", f"BEFORE TRUNCATE ON {prefix}{table} FOR EACH STATEMENT", table)
+              for table in APPEND_ONLY]
     return [s.replace("{s}", prefix) for s in ddl("BYTEA", "BIGINT")] + [
-        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
-        f"$$BEGIN RAISE EXCEPTION '{LOG_REFUSAL}: % refused on %', TG_OP, TG_TABLE_NAME; END$$",
-        *(f"CREATE OR REPLACE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {prefix}{table} "
-          f"FOR EACH ROW EXECUTE FUNCTION {function}()" for table in APPEND_ONLY),
-        *(f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {prefix}{table} "
-          f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()" for table in APPEND_ONLY),
+        "DO $guard$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        f" WHERE n.nspname = '{literal}' AND p.proname = 'log_refuse_change') THEN"
+        f" CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS"
+        f" $$BEGIN RAISE EXCEPTION '{LOG_REFUSAL}: % refused on %', TG_OP, TG_TABLE_NAME; END$$; END IF; END$guard$",
+        *(f"DO $guard$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{name}'"
+          f" AND tgrelid = '{prefix}{table}'::regclass) THEN CREATE TRIGGER {name} {when}"
+          f" EXECUTE FUNCTION {function}(); END IF; END$guard$" for name, when, table in guards),
     ]
 
 

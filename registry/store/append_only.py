@@ -168,7 +168,7 @@ def grant_application_role(app: Application, role: str) -> None:
     Run as the table owner, after enforce_append_only. The role gets SELECT, INSERT on the events
     table, USAGE on its notification-id sequence and EXECUTE on the insert-lock function; on the
     snapshots and tracking tables, where they exist, what the library does there; on the
-    transparency log's tables, SELECT and INSERT (log_state: SELECT, UPDATE).
+    transparency log's tables, SELECT and INSERT (log_state: and UPDATE).
     """
     recorder = app.recorder
     if not isinstance(recorder, AppendOnlyPostgresRecorder):
@@ -201,7 +201,7 @@ def grant_application_role(app: Application, role: str) -> None:
         for other, rights in ((f"{prefix}_snapshots", "SELECT, INSERT"),
                               (f"{prefix}_tracking", "SELECT, INSERT, UPDATE"),
                               ("log_leaves", "SELECT, INSERT"), ("log_nodes", "SELECT, INSERT"),
-                              ("log_checkpoints", "SELECT, INSERT"), ("log_state", "SELECT, UPDATE")):
+                              ("log_checkpoints", "SELECT, INSERT"), ("log_state", "SELECT, INSERT, UPDATE")):
             curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present",
                          (Composed([Identifier(schema), SQL("."), Identifier(other)])
                           .as_string(curs),))

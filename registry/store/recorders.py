@@ -164,6 +164,10 @@ class RegistryPostgresRecorder(AppendOnlyPostgresRecorder):
         super().__init__(*args, **kwargs)
         self.sql_create_statements.extend(SQL(s.replace("{", "{{").replace("}", "}}"))
                                           for s in postgres_ddl(self.datastore.schema))
+        # Processes starting at once (workers, hosts) run these one after the other: two replacing
+        # the same function at once collide ("tuple concurrently updated").
+        self.sql_create_statements.insert(0, SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(
+            f"badge-registry tables {self.datastore.schema}"))
         self.log = LogWriter(postgres=True, events_table=self.events_table_name, schema=self.datastore.schema)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
