@@ -12,11 +12,12 @@ the new leaves (bench/log.py).
    root that was signed then (so the stored frontier is the signed one);
 2. every new leaf is recomputed from its event, the events between them are exactly those leaves,
    and the new root is recomputed from the signed frontier and those leaves;
-3. a sweep re-checks SWEEP older leaves per signature, moving on each time and starting again at
-   0: their events against their leaf hashes, and their hashes against the signed root (through
-   stored inclusion proofs, so rewriting an event together with its leaf hash is found too). A
-   log of n events is re-read completely every n / SWEEP signatures; `registry log verify` reads
-   it all at once.
+3. a sweep re-checks as many older leaves per signature as it adds (at least 32, at most 512),
+   moving on each time and starting again at 0: their events against their leaf hashes, and their
+   hashes against the signed root (through stored inclusion proofs, so rewriting an event together
+   with its leaf hash is found too). The sweep keeps pace with growth: every leaf is re-read at
+   least once while the log doubles, and within n / 32 signatures; `registry log verify` reads it
+   all at once.
 On any mismatch nothing is signed: the refusal (which leaf, which position, what differs) is
 logged at ERROR, kept in log_state (shown by `registry log checkpoint`, /log/status and the
 audit page) and raised as LogDiverged; the last good checkpoint keeps being served."""
@@ -32,7 +33,7 @@ from registry.log.checkpoint import Checkpoint, format_time, origin_for
 from registry.log.storage import LogCorrupted, LogReader, Signed
 from registry.vc.multikey import decode_public_key
 
-SWEEP = 512
+SWEEP = (32, 512)  # older leaves re-checked per signature: as many as it adds, within these bounds
 CHUNK = 1024  # leaves read at once when checking (a power of two: chunks stay aligned)
 logger = logging.getLogger("registry.log")
 
@@ -118,7 +119,8 @@ class Checkpointer:
         if stored != root:
             raise LogDiverged(f"the stored tree's root for size {size} differs from the one its events give")
         if last is not None:
-            sweep = self.check_range(sweep, min(sweep + SWEEP, old), old, last.root)
+            budget = min(max(size - old, SWEEP[0]), SWEEP[1])
+            sweep = self.check_range(sweep, min(sweep + budget, old), old, last.root)
             sweep = 0 if sweep >= old else sweep
         return root, sweep
 
@@ -162,10 +164,10 @@ class Checkpointer:
             end = min(begin + CHUNK, stop)
             hashes = self._event_hashes(begin, end)
             values = {(0, begin + i): h for i, h in enumerate(hashes)}
-            for level, index in tree.decomposition(end - begin, begin) if begin % _span(end - begin) == 0 \
-                    else [(0, i) for i in range(begin, end)]:
+            blocks = tree.aligned_blocks(begin, end)
+            nodes = self.reader.nodes(set().union(*(tree.needed_for_subtree(lvl, i, size) for lvl, i in blocks)))
+            for level, index in blocks:
                 value = tree.root_of_leaves(hashes[(index << level) - begin:((index + 1) << level) - begin])[1]
-                nodes = self.reader.nodes(tree.needed_for_subtree(level, index, size))
                 proof = tree.subtree_inclusion_proof(level, index, size, nodes)
                 try:
                     tree.verify_subtree_inclusion(level, index, size, value, proof, root)
@@ -194,7 +196,3 @@ class Checkpointer:
             if progress:
                 progress(min(start + CHUNK, last.size), last.size)
         return last
-
-
-def _span(count: int) -> int:
-    return 1 << (count.bit_length() - 1) if count else 1

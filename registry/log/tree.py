@@ -44,6 +44,18 @@ def decomposition(size: int, start: int = 0) -> list[Node]:
     return nodes
 
 
+def aligned_blocks(start: int, end: int) -> list[Node]:
+    """Leaves [start, end) as the fewest complete subtrees (nodes of any tree that holds them all)."""
+    blocks = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        if start:
+            level = min(level, (start & -start).bit_length() - 1)
+        blocks.append((level, start >> level))
+        start += 1 << level
+    return blocks
+
+
 def _range_nodes(start: int, end: int) -> list[Node]:
     return decomposition(end - start, start)
 
