@@ -108,29 +108,29 @@ def open_store(home: Path, database_url: str = "") -> Registry:
     return open_registry(environ)
 
 
-def module_badges(registry: Registry) -> dict[tuple[str, str], str]:
-    """Builds `registry demo`'s ecosystem; its module badges by (module, level)."""
+def module_badges(registry: Registry) -> dict[str, str]:
+    """Builds `registry demo`'s ecosystem; its module ladders by name."""
     with contextlib.redirect_stderr(io.StringIO()):  # the demo's progress lines
         demo.build(registry)
     # From the log itself, not the read side: read_side.py measures the read models' catch-up
     # from position 0 afterwards, so nothing may bring them up to date before.
     by_name = {e.name: str(e.originator_id) for e in registry.store.events_of(Achievement.Defined)}
-    return {(module, level): by_name[f"{module}: {level}"]
-            for module in demo.MODULES for level, _, _ in demo.LEVELS}
+    return {module: by_name[module] for module in demo.MODULES}
 
 
-def awards(badges: dict[tuple[str, str], str], seed: int = 2026) -> Iterator[Award]:
-    """Endless demo-like awards: each new learner is scored on the five modules and gets the badge
-    of their level for each module passed (as in the demo, learners hold several badges)."""
+def awards(badges: dict[str, str], seed: int = 2026) -> Iterator[Award]:
+    """Endless demo-like awards: each new learner is scored on the five modules and gets each
+    module passed by score, the module's ladder picking the level (as in the demo, learners hold
+    several badges; a learner Excellent on all five also gets the Super Badge, automatically)."""
     rng = random.Random(seed)
     learner = 0
+    lowest = demo.LEVELS[0][1]
     while True:
         learner += 1
         for module in demo.MODULES:
             score = rng.randint(50, 100)
-            level = demo.level_for(score)
-            if level:
-                yield Award(f"learner{learner:07d}@example.org", badges[(module, level)], f"{score}%")
+            if score >= lowest:
+                yield Award(f"learner{learner:07d}@example.org", badges[module], score=str(score))
 
 
 def take(stream: Iterator[Award], n: int) -> list[Award]:

@@ -15,6 +15,8 @@ from registry.commands.achievements import AchievementCommands
 from registry.commands.credentials import CredentialCommands
 from registry.commands.custody import KeyCustody
 from registry.commands.endorsements import EndorsementCommands
+from registry.commands.images import ImageCommands
+from registry.commands.imports import ImportCommands
 from registry.commands.issuers import IssuerCommands
 from registry.commands.records import Records
 from registry.commands.status_lists import StatusListCommands
@@ -23,6 +25,8 @@ from registry.keystore import Keystore
 from registry.log.checkpoints import Checkpointer
 from registry.log.service import TransparencyLog
 from registry.log.storage import LogReader
+from registry.images import TABLES as IMAGE_TABLES
+from registry.images import ImageStore
 from registry.network import Fetcher, HttpCache
 from registry.projections import Queries, ReadModel
 from registry.settings import Settings
@@ -63,6 +67,7 @@ class Registry:
             grant_application_role(self.store, app_role)
             tables = [*self.queries.read_model.tables, "http_cache", *ACCESS_TABLES]
             grant_tables(self.store, app_role, dict.fromkeys(tables, "SELECT, INSERT, UPDATE, DELETE"))
+            grant_tables(self.store, app_role, dict.fromkeys(IMAGE_TABLES, "SELECT, INSERT"))  # append-only
         return rebuilt
 
     def restore(self, lines, source: str) -> tuple[int, bytes]:
@@ -76,6 +81,8 @@ class Registry:
             return
         self.closed = True
         self.queries.close()
+        if self.queries.images is not None:
+            self.queries.images.close()
         self.access.close()
         self.store.close()
 
@@ -99,6 +106,8 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         read_model.runner.prepare(create=create)
         cache = HttpCache(open_database(settings.store), create_table=create)
         opened.append(cache)
+        images = ImageStore(open_database(settings.store), create_table=create)
+        opened.append(images)
         custody = custody or Keystore(settings.keys_dir, settings.keystore_passphrase)
         log_db = open_database(settings.store)
         opened.append(log_db)
@@ -106,7 +115,7 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
                               Checkpointer(reader, custody, settings.config.public_url, clock))
         store.after_commit.append(log.after_write)
         queries = Queries(read_model, settings.config, clock,
-                          Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache), log)
+                          Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache), log, images)
         main = open_database(settings.store)
         opened.append(main)
         side = open_database(settings.store, side="limits") if settings.store.database == "sqlite" else None
@@ -127,10 +136,13 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         issuers=IssuerCommands(records, custody, settings.config),
         achievements=AchievementCommands(records, settings.config),
         credentials=CredentialCommands(records, custody, settings.config,
-                                       StatusListSlots(store, settings.config), clock),
+                                       StatusListSlots(store, settings.config), clock,
+                                       pathways=queries.automatic_pathways_requiring),
         endorsements=EndorsementCommands(records, custody, settings.config, clock),
         trust=TrustCommands(records),
         status_lists=StatusListCommands(records, custody, settings.config, queries, clock),
+        images=ImageCommands(images, settings.config),
+        imports=ImportCommands(records, queries.verify),
     )
     return Registry(commands, queries, access, settings, store)
 

@@ -78,6 +78,23 @@ class Config:
         except ValueError:
             return None
 
+    def credential_url(self, credential_id: object) -> str:
+        """A credential's public page (HTML for people, the signed JSON for machines)."""
+        return f"{self.public_url}/credentials/{credential_id}"
+
+    def image_url(self, sha256: str, extension: str) -> str:
+        return f"{self.public_url}/images/{sha256}.{extension}"
+
+    def image_of(self, url: object) -> tuple[str, str] | None:
+        """(sha256, extension) of an image this registry serves at `url`, else None."""
+        prefix = f"{self.public_url}/images/"
+        if not isinstance(url, str) or not url.startswith(prefix):
+            return None
+        name, _, extension = url[len(prefix):].partition(".")
+        if len(name) != 64 or extension not in ("png", "svg") or not all(c in "0123456789abcdef" for c in name):
+            return None
+        return name, extension
+
     def status_list_url(self, slug: str, list_number: int) -> str:
         return f"{self.public_url}/status-lists/{slug}/{list_number}"
 

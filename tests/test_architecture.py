@@ -94,7 +94,7 @@ def imports(text: str) -> set[str]:
 
 def test_the_edges_reach_only_the_three_objects():
     table_modules = {f"registry.projections.{m}" for m in
-                     ("credentials", "directory", "endorsements", "issuer_keys", "trust_anchors", "runner",
+                     ("credentials", "directory", "endorsements", "imports", "issuer_keys", "kpis", "trust_anchors", "runner",
                       "read_model", "verification")}
     forbidden = table_modules | {"registry.store.event_store", "registry.keystore", "registry.store.database",
                                  "registry.commands.records"}
@@ -116,3 +116,12 @@ def test_the_command_line_uses_only_public_argparse():
         if path.startswith("cli/"):
             assert "_SubParsersAction" not in text and "._actions" not in text, path
             assert "__class__ =" not in text, path
+
+
+def test_only_the_image_store_names_the_images_table():
+    from registry.images import TABLES as IMAGE_TABLES
+
+    outside = {path: names for path, text in sources("images.py", "bootstrap.py")
+               if (names := sql_naming(list(IMAGE_TABLES), text))}
+    assert outside == {}
+    assert sql_naming(list(IMAGE_TABLES), (PACKAGE / "images.py").read_text()) == {"images"}  # it can fail

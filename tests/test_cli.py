@@ -584,7 +584,7 @@ def test_bad_endorsement_submissions(acme):
     padded = {**signed, "name": "x" * (300 * 1024)}
     cli.refused("endorsement", "submit", cli.write("big.json", padded), match="larger than")
     stranger = Partner().endorsement("did:web:badges.test:issuers:acme")
-    cli.refused("endorsement", "submit", cli.write("stranger.json", stranger), match="not a registered issuer")
+    cli.refused("endorsement", "submit", cli.write("stranger.json", stranger), match="is not a registered organisation")
     cli.refused("endorsement", "submit", cli.write("list.json", [signed]), match="JSON object")
 
 

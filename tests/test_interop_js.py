@@ -60,10 +60,45 @@ def test_registry_credentials_verify_in_the_javascript_reference_stack(node, reg
     after = commands.credentials.issue(Award("did:example:learner", achievement, "75%"), actor=OPERATOR).document
     tampered = json.loads(json.dumps(after))
     tampered["credentialSubject"]["result"][0]["value"] = "99%"
+    # A ladder (result levels by score band) and the pathway it completes, awarded automatically.
+    ladder = commands.achievements.define(issuer="acme", actor=OPERATOR, definition={
+        "name": "Social skills", "description": "Communicates clearly.", "criteria": {"narrative": "Scored."},
+        "resultDescription": [{"name": "Score", "resultType": "Percent", "valueMin": "0", "valueMax": "100",
+                               "rubricCriterionLevel": [{"name": "Good", "points": "71"},
+                                                        {"name": "Excellent", "points": "85"}]}]}).id
+    commands.achievements.define(issuer="acme", actor=OPERATOR, automatic=True, requires=[f"{ladder}@Excellent"],
+                                 definition={"name": "Super", "description": "S.", "criteria": {"narrative": "S."}})
+    by_score = commands.credentials.issue(Award("learner@example.org", ladder, score="88"), actor=OPERATOR)
+    automatic = json.loads(registry.queries.credential(by_score.also_awarded[0]).document)
+    # What national profiles put in: a URL subject, validFrom in the past, evidence objects, more results.
+    from datetime import datetime as moment
+    rich = commands.credentials.issue(Award(
+        "https://learners.example/ada", achievement, "80%", evidence=(
+            {"id": "https://evidence.example/1", "narrative": "Presented a plan.", "name": "Presentation", "genre": "Assessment"},),
+        valid_from=moment(2020, 9, 1, tzinfo=__import__("datetime").timezone.utc),
+        results=({"type": ["Result"], "value": "A", "status": "Completed"},)), actor=OPERATOR).document
+    # A partner's own endorsement, signed with a key file it holds (`registry endorsement sign`).
+    from datetime import datetime, timezone
+
+    from registry.vc.endorsing import load_key, new_key_file, sign_endorsement
+    pem, partner_did = new_key_file()
+    self_signed = sign_endorsement(load_key(pem), subject=registry.queries.issuer("acme").did, comment="Recommended.",
+                                   endorser_name="Own Key B.V.", now=datetime.now(timezone.utc))
+
+    # An organisation profile as national platforms carry it: phone, address, other identifiers.
+    commands.issuers.register(slug="roc", name="ROC Rivierstad", phone="+31 30 123 4567", actor=OPERATOR,
+                              address={"streetAddress": "Markt 1", "postalCode": "1234 AB", "addressCountry": "NL"},
+                              other_identifier=[{"identifier": "KvK-12345678", "identifierType": "identifier"}])
+    roc_badge = commands.achievements.define(issuer="roc", actor=OPERATOR, definition={
+        "name": "Welding", "description": "Welds.", "criteria": {"narrative": "Passed."}}).id
+    profiled = commands.credentials.issue(Award("did:example:welder", roc_badge), actor=OPERATOR).document
 
     by_url = {url: contexts.load(url) for url in contexts.PINNED}
-    for slug in ("acme", "partner"):
+    for slug in ("acme", "partner", "roc"):
         by_url[registry.queries.issuer(slug).did] = registry.queries.did_document(slug)
+    from registry.vc.did import resolve_did_key_document
+    by_url[partner_did] = resolve_did_key_document(partner_did)  # as a did:key driver would make it
 
-    results = js_verify([before, endorsement, after, tampered], by_url)
-    assert [r["verified"] for r in results] == [True, True, True, False], results
+    results = js_verify([before, endorsement, after, tampered, by_score.document, automatic, self_signed, rich,
+                         profiled], by_url)
+    assert [r["verified"] for r in results] == [True, True, True, False, True, True, True, True, True], results

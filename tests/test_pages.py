@@ -48,7 +48,7 @@ class Site:
     def pages(self) -> list[str]:
         a = self.achievements
         return ["/pages", "/pages/issuers/softskills4eu", "/pages/issuers/europees-jongerenwerk",
-                f"/pages/achievements/{a['Co-operative skills: Good']}",
+                f"/pages/achievements/{a['Co-operative skills']}",
                 f"/pages/achievements/{a['SoftSkills4EU Super Badge']}", "/pages/network",
                 "/pages/verify", "/pages/events", "/pages/events?issuer=techbouw&type=Endorsement.Endorsed",
                 "/pages/audit"]
@@ -109,8 +109,8 @@ def test_every_page_answers_in_english_and_dutch_with_accessible_markup(site):
 
 
 def test_home_figures_follow_the_log(site):
-    assert figures(site.get("/pages").text) == {"issuers": 6, "achievements": 18, "issued": 32, "revoked": 1,
-                                                "endorsements": 9, "withdrawn": 1}
+    assert figures(site.get("/pages").text) == {"issuers": 6, "achievements": 13, "issued": 46, "revoked": 1,
+                                                "endorsements": 10, "withdrawn": 1}
     site.registry.commands.credentials.revoke(site.active[0].id, reason="issued in error", actor=OPERATOR)
     html = site.get("/pages?lang=nl").text
     assert figures(html)["revoked"] == 2
@@ -119,11 +119,13 @@ def test_home_figures_follow_the_log(site):
 
 
 def test_the_event_log_filters_by_organisation_and_type(site):
-    html = site.get("/pages/events?issuer=leerhuis-oost").text
+    html = site.get("/pages/events?issuer=stichting-samen").text
     types = re.findall(r'<tr data-type="([\w.]+)">', html)
-    # its registration, DID claim, key, two endorsements, and the withdrawal (found via the read side)
-    assert types == ["Issuer.Registered", "Issuer.KeyAdded", "DidClaim.Claimed", "Endorsement.Endorsed",
-                     "Endorsement.Endorsed", "Endorsement.Withdrawn"]
+    # its registration, DID claim, key, three endorsements (each the standing one of its pair), and
+    # the withdrawal, which ends that standing (found via the read side)
+    assert types == ["Issuer.Registered", "Issuer.KeyAdded", "DidClaim.Claimed",
+                     *["Endorsement.Endorsed", "StandingEndorsement.Started"] * 3,
+                     "Endorsement.Withdrawn", "StandingEndorsement.Ended"]
     assert "the course was discontinued" in html and "Next events" not in html
     html = site.get("/pages/events?type=Credential.Revoked").text
     assert re.findall(r'<tr data-type="([\w.]+)">', html) == ["Credential.Revoked"]
@@ -171,7 +173,7 @@ def test_an_organisation_page_has_profile_key_timeline_achievements_and_endorsem
     consortium = demo.registry.queries.issuer("softskills4eu")
     assert consortium.did in html and 'href="/issuers/softskills4eu/did.json"' in html
     assert re.findall(r'<li class="(key_\w+)">', html) == ["key_added", "key_retired", "key_added"]
-    assert html.count('href="/pages/achievements/') >= 18
+    assert html.count('href="/pages/achievements/') >= 8
     read = texts(html)
     assert "Techbouw B.V. the organisation A trustworthy partner" in read
     assert "withdrawn" in read and "the course was discontinued" in read
@@ -188,25 +190,33 @@ def test_a_compromised_key_is_on_the_timeline(site):
         "techbouw", verification_method=old.verification_method,
         since=datetime.fromisoformat(old.added_at), actor=OPERATOR)
     html = site.get("/pages/issuers/techbouw").text
+    # One entry for each thing that happened: the rotation retired the old key; the compromise is
+    # one entry, when it was reported, saying from when the key is distrusted.
     assert re.findall(r'<li class="(key_\w+)">', html) == [
-        "key_added", "key_compromised", "key_retired", "key_added", "key_compromise_reported"]
-    assert "Key distrusted (compromised) from" in html and "badge key-compromised" in html
+        "key_added", "key_retired", "key_added", "key_compromise_reported"]
+    assert "Compromise reported" in html and "badge key-compromised" in html
+    since = datetime.fromisoformat(old.added_at).strftime("%Y-%m-%d %H:%M UTC")
+    assert f"Compromise reported {old.verification_method.split('#')[1]} distrusted from {since}" in texts(html)
 
 
 @SQLITE_ONLY
 def test_an_achievement_page_has_criteria_levels_requirements_and_endorsements(demo):
     a = demo.achievements
-    read = texts(demo.get(f"/pages/achievements/{a['Social skills: Good']}").text)
-    assert "Scored 71-84% on the SoftSkills4EU Social skills assessment." in read
-    assert "one level of “Social skills”" in read
-    assert "Social skills: Sufficient Social skills: Good (this page) Social skills: Excellent" in read
+    read = texts(demo.get(f"/pages/achievements/{a['Social skills']}").text)
+    assert "Scored 60% or more on the SoftSkills4EU Social skills assessment; the score decides the level." in read
+    # The ladder: each level with its score band, from the achievement's own resultDescription.
+    assert ("Level Score Description Sufficient 60 to below 71 A score of 60% or more. Good 71 to below 85 "
+            "A score of 71% or more. Excellent 85 to 100 A score of 85% or more.") in read
     assert "Gemeente Rivierstad Recognised in our participation" in read
-    withdrawn = texts(demo.get(f"/pages/achievements/{a['Creative Thinking skills: Sufficient']}?lang=nl").text)
+    withdrawn = texts(demo.get(f"/pages/achievements/{a['Creative Thinking skills']}?lang=nl").text)
     assert "teruggetrokken" in withdrawn and "the course was discontinued" in withdrawn
     html = demo.get(f"/pages/achievements/{a['SoftSkills4EU Super Badge']}").text
     required = re.findall(r'<section aria-labelledby="requires">.*?</section>', html, re.S)[0]
-    assert required.count("<li>") == 5 and "Personal skills: Excellent" in required
+    assert required.count("<li>") == 5 and "Personal skills</a> at level Excellent or higher" in required
+    assert "awards this achievement automatically" in texts(required)
     assert "This achievement has no levels." in texts(html)
+    dutch = texts(demo.get(f"/pages/achievements/{a['SoftSkills4EU Super Badge']}?lang=nl").text)
+    assert "Personal skills op niveau Excellent of hoger" in dutch
 
 
 @SQLITE_ONLY
@@ -214,13 +224,15 @@ def test_the_network_is_an_accessible_svg_with_a_text_alternative(demo):
     html = demo.get("/pages/network").text
     svg = re.findall(r"<svg .*?</svg>", html, re.S)[0]
     assert 'role="img"' in svg and 'aria-labelledby="network-title network-desc"' in svg
-    assert '<title id="network-title">' in svg and "6 organisations and 5 endorsement links" in svg
+    assert '<title id="network-title">' in svg and "6 organisations and 6 endorsement links" in svg
     assert 'marker-end="url(#arrow)"' in svg and '<marker id="arrow"' in svg
-    assert svg.count("<circle") == 6 and svg.count('class="edge ') == 5
+    assert svg.count("<circle") == 6 and svg.count('class="edge ') == 6
     links = [texts(li) for li in re.findall(r"<li><a href=\"/pages/issuers/.*?</li>", html, re.S)]
-    # Leerhuis Oost withdrew its achievement endorsement: only its endorsement of the organisation stands.
-    assert "Leerhuis Oost endorses SoftSkills4EU Consortium : the organisation (1)" in links
-    assert len(links) == 5
+    # Stichting Samen withdrew one of its achievement endorsements: one of them stands.
+    assert ("Stichting Samen Vrijwillig endorses SoftSkills4EU Consortium : the organisation (1), "
+            "1 of its achievements") in links
+    assert "Gemeente Rivierstad endorses Leerhuis Oost : 1 of its achievements" in links
+    assert len(links) == 6
 
 
 def test_the_network_layout_is_deterministic_and_inside_the_picture():
@@ -269,12 +281,12 @@ def test_verify_reports_valid_and_invalid_credentials_and_refuses_what_is_not_on
 @SQLITE_ONLY
 def test_the_event_log_pages_in_log_order(demo):
     html = demo.get("/pages/events").text
-    positions = [int(p) for p in re.findall(r'<th scope="row" class="num">(\d+)</th>', html)]
+    positions = [int(p) for p in re.findall(r'<th scope="row" class="num"[^>]*>(\d+)</th>', html)]
     assert positions == list(range(1, read_side.LOG_PAGE + 1))
     assert 'href="/pages/events?after=50&amp;lang=en"' in html
     last = demo.registry.store.max_position()
     html = demo.get(f"/pages/events?after={last - 3}").text
-    assert [int(p) for p in re.findall(r'<th scope="row" class="num">(\d+)</th>', html)] == [last - 2, last - 1, last]
+    assert [int(p) for p in re.findall(r'<th scope="row" class="num"[^>]*>(\d+)</th>', html)] == [last - 2, last - 1, last]
     assert "Next events" not in html and "First events" in html
     assert "No events match" in demo.get(f"/pages/events?after={last}").text
     for after in range(0, last, read_side.LOG_PAGE):  # the whole log: recipients only as stored
@@ -294,12 +306,12 @@ def test_the_organisation_filter_reads_a_bounded_part_of_the_log_per_page(demo, 
     monkeypatch.setattr(read_side, "LOG_BATCH", 20)
     found, after, requests = [], 0, 0
     while after is not None and requests < 50:
-        html = demo.get(f"/pages/events?issuer=leerhuis-oost&after={after}").text
+        html = demo.get(f"/pages/events?issuer=stichting-samen&after={after}").text
         requests += 1
         found += re.findall(r'<tr data-type="([\w.]+)">', html)
-        following = re.findall(r'rel="next" href="/pages/events\?issuer=leerhuis-oost&amp;after=(\d+)', html)
+        following = re.findall(r'rel="next" href="/pages/events\?issuer=stichting-samen&amp;after=(\d+)', html)
         after = int(following[0]) if following else None
-    assert found.count("Endorsement.Withdrawn") == 1 and len(found) == 6
+    assert found.count("Endorsement.Withdrawn") == 1 and len(found) == 11
     assert requests == -(-demo.registry.store.max_position() // 40)  # each request read at most 40 events
 
 
@@ -343,3 +355,19 @@ def test_translations_are_complete_and_every_key_used_exists():
     for texts_of in TEXTS.values():  # placeholders agree between languages
         assert {k: set(re.findall(r"{(\w+)", v)) for k, v in texts_of.items()} == {
             k: set(re.findall(r"{(\w+)", v)) for k, v in EN.items()}
+
+
+@SQLITE_ONLY
+def test_an_organisation_page_shows_its_kind_contact_and_own_did_web(site):
+    from registry.vc.multikey import encode_public_key
+    key = encode_public_key(bytes(range(32)))
+    site.registry.commands.issuers.register(
+        slug="roc", name="ROC Rivierstad", did="did:web:roc.example", key=key, kind="education", actor=OPERATOR,
+        phone="+31 30 123 4567", other_identifier=[{"identifier": "KvK-12345678", "identifierType": "identifier"}],
+        address={"streetAddress": "Markt 1", "postalCode": "1234 AB", "addressLocality": "Rivierstad", "addressCountry": "NL"})
+    read = texts(site.get("/pages/issuers/roc").text)
+    assert "it keeps its own key; the registry records it" in read and "hosted by this registry" not in read
+    assert "Phone +31 30 123 4567 Address Markt 1, 1234 AB Rivierstad, NL identifier KvK-12345678" in read
+    assert "Kind of organisation Education" in read
+    assert "Soort organisatie Onderwijs" in texts(site.get("/pages/issuers/roc?lang=nl").text)
+    assert "Kind of organisation Employer" in texts(site.get("/pages/issuers/techbouw").text)

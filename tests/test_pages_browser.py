@@ -9,44 +9,16 @@ Without chromium/chromedriver the tests skip, except under CI=true, where they f
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+from browser_harness import SCREENSHOTS, by_css, chrome, one, serving, site_environment
 
 from registry.bootstrap import open_registry
 from registry.demo import build
 from registry.domain import Credential
-
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1280,1000")
-SERVER_START_SECONDS = 30
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: browser tests must not be skipped)")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -55,16 +27,13 @@ class Site:
     valid_credential: str  # JSON text, exactly as the registry issued it
     consortium_excellent_id: str  # an achievement with levels
     super_badge_id: str
+    ladder_credential: str = ""  # a module credential issued by score, at level Excellent
+    automatic_credential: str = ""  # the Super Badge, awarded by the registry when the fifth module was reached
 
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
-    home = Path(tempfile.mkdtemp(prefix="registry-pages-"))
-    port = free_port()
-    env = {**os.environ, "REGISTRY_HOME": str(home / "data"), "REGISTRY_KEYS": str(home / "keys"),
-           "REGISTRY_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    env.pop("REGISTRY_DATABASE_URL", None)
-    env.pop("REGISTRY_KEYSTORE_PASSPHRASE", None)
+    home, port, env = site_environment("registry-pages-")
     # Module-scoped (one server for every test), so not the per-test `open_registry` fixture: the
     # composition root itself, over the same environment `registry serve` reads below.
     registry = open_registry(env)
@@ -76,70 +45,26 @@ def site() -> Iterator[Site]:
         listed = registry.queries.achievements(issuer="softskills4eu", limit=1000)
         assert listed.next_cursor is None
         achievements = {a.name: a.id for a in listed.items}
+        by_achievement = {}
+        for event in registry.store.events_of(Credential.Issued):
+            by_achievement.setdefault(str(event.achievement_id), []).append(event)
+        [automatic] = by_achievement[achievements["SoftSkills4EU Super Badge"]]
+        ladder = next(e for e in by_achievement[achievements["Co-operative skills"]]
+                      if e.document.count("#excellent") == 2 and str(e.originator_id) != str(automatic.caused_by))
     finally:
         registry.close()
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--port", str(port),
-                               "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            try:
-                if httpx.get(f"{url}/pages", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"registry serve did not answer: {(home / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield Site(url, valid.document, achievements["Co-operative skills: Excellent"],
-                   achievements["SoftSkills4EU Super Badge"])
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
-        shutil.rmtree(home, ignore_errors=True)
+    with serving(home, port, env) as url:
+        yield Site(url, valid.document, achievements["Co-operative skills"],
+                   achievements["SoftSkills4EU Super Badge"], str(ladder.originator_id), str(automatic.originator_id))
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        _unavailable(f"no Debian chromium/chromedriver ({CHROMIUM}, {CHROMEDRIVER}); "
-                     "apt-get install chromium chromium-driver")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("selenium is not installed (pip install selenium)")
-    profile = tempfile.mkdtemp(prefix="registry-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM  # never let Selenium Manager fetch a browser
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with chrome() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 # --- what a person does and sees ---------------------------------------------------------------------
-
-
-def by_css(driver, selector: str):
-    from selenium.webdriver.common.by import By
-
-    return driver.find_elements(By.CSS_SELECTOR, selector)
-
-
-def one(driver, selector: str):
-    found = by_css(driver, selector)
-    assert len(found) == 1, f"{len(found)} elements match {selector!r} on {driver.current_url}"
-    return found[0]
 
 
 def screenshot(driver, name: str) -> Path:
@@ -182,8 +107,8 @@ def test_home_shows_the_key_figures_and_switches_to_dutch(site, browser):
     assert looks_like_a_page(browser, "en") == "Open Badges registry"
     figures = {f.get_attribute("data-figure"): f.find_element("css selector", "dd").text
                for f in by_css(browser, ".figure")}
-    assert figures == {"issuers": "6", "achievements": "18", "issued": "32", "revoked": "1",
-                       "endorsements": "9", "withdrawn": "1"}
+    assert figures == {"issuers": "6", "achievements": "13", "issued": "46", "revoked": "1",
+                       "endorsements": "10", "withdrawn": "1"}
     assert "Credentials revoked" in one(browser, "main").text
     screenshot(browser, "home-en")
     click_link(browser, "Nederlands")
@@ -200,7 +125,7 @@ def test_an_organisation_shows_its_key_history_achievements_and_endorsements(sit
     timeline = [item.text for item in by_css(browser, "ol.timeline li")]
     assert len(timeline) == 3, timeline  # added, retired at the rotation, the new one added
     assert [t.split(" UTC ")[1].split(" z6Mk")[0] for t in timeline] == ["Key added", "Key retired", "Key added"]
-    assert len(by_css(browser, "section[aria-labelledby=achievements] tbody tr")) == 18
+    assert len(by_css(browser, "section[aria-labelledby=achievements] tbody tr")) == 8
     received = one(browser, "section[aria-labelledby=received]").text
     for partner in ("Techbouw B.V.", "Gemeente Rivierstad", "Stichting Samen Vrijwillig", "Leerhuis Oost",
                     "Europees Jongerenwerk Netwerk"):
@@ -215,15 +140,17 @@ def test_an_organisation_shows_its_key_history_achievements_and_endorsements(sit
 
 def test_an_achievement_shows_criteria_levels_and_endorsements(site, browser):
     browser.get(f"{site.url}/pages/achievements/{site.consortium_excellent_id}?lang=en")
-    assert looks_like_a_page(browser, "en") == "Co-operative skills: Excellent"
-    assert "Scored 85% or more" in one(browser, ".criteria").text
-    levels = [item.text for item in by_css(browser, "ol.levels li")]
-    assert levels == ["Co-operative skills: Sufficient", "Co-operative skills: Good",
-                      "Co-operative skills: Excellent (this page)"]
+    assert looks_like_a_page(browser, "en") == "Co-operative skills"
+    assert "the score decides the level" in one(browser, ".criteria").text
+    levels = [row.text for row in by_css(browser, "table.ladder tbody tr")]
+    assert levels == ["Sufficient 60 to below 71 A score of 60% or more.", "Good 71 to below 85 A score of 71% or more.",
+                      "Excellent 85 to 100 A score of 85% or more."]
     screenshot(browser, "achievement-levels-en")
     browser.get(f"{site.url}/pages/achievements/{site.super_badge_id}?lang=nl")
     assert looks_like_a_page(browser, "nl") == "SoftSkills4EU Super Badge"
-    assert len(by_css(browser, "section[aria-labelledby=requires] li")) == 5
+    required = [item.text for item in by_css(browser, "section[aria-labelledby=requires] li")]
+    assert len(required) == 5 and "Personal skills op niveau Excellent of hoger" in required
+    assert "automatisch toe" in one(browser, "section[aria-labelledby=requires]").text
     endorsements = one(browser, "section[aria-labelledby=endorsements]").text
     assert "Europees Jongerenwerk Netwerk" in endorsements and "door de onderschrijver zelf ondertekend" in endorsements
     screenshot(browser, "achievement-super-badge-nl")
@@ -237,7 +164,7 @@ def test_the_network_is_a_picture_with_the_same_links_as_text(site, browser):
     assert len(by_css(browser, "svg circle")) == 6
     arrows = by_css(browser, "svg path.edge")
     links = [item.text for item in by_css(browser, "ul.links li")]
-    assert len(arrows) == len(links) == 5  # every partner stands behind the consortium
+    assert len(arrows) == len(links) == 6  # every partner stands behind the consortium, one behind the institute
     assert "Techbouw B.V. endorses SoftSkills4EU Consortium: the organisation (1), 1 of its achievements" in links
     screenshot(browser, "network-en")
 
@@ -294,3 +221,20 @@ def test_the_event_log_pages_and_filters(site, browser):
     assert [r.get_attribute("data-type") for r in rows] == ["Endorsement.Endorsed"] * 2
     assert all("techbouw" in r.text for r in rows) and "Gebeurtenissenlog" in one(browser, "h1").text
     screenshot(browser, "events-filtered-nl")
+
+
+def test_a_ladder_credential_shows_its_level_and_the_pathway_it_completed(site, browser):
+    """Issued by score (87 on Co-operative skills: Excellent); the Super Badge the registry awarded
+    when the fifth module reached Excellent says so, and links the award that completed it."""
+    browser.get(f"{site.url}/credentials/{site.ladder_credential}?lang=en")
+    assert looks_like_a_page(browser, "en") == "Co-operative skills"
+    assert one(browser, ".result-level").text == "Excellent"
+    assert int(one(browser, ".result-value").text) >= 85
+    screenshot(browser, "credential-ladder-en")
+    browser.get(f"{site.url}/credentials/{site.automatic_credential}?lang=nl")
+    assert looks_like_a_page(browser, "nl") == "SoftSkills4EU Super Badge"
+    note = one(browser, ".awarded-automatically")
+    assert note.text.startswith("Automatisch toegekend door het register")
+    cause = note.find_element("css selector", "a").get_attribute("href")
+    assert cause.endswith("/credentials/" + cause.rsplit("/", 1)[1]) and "/credentials/" in cause
+    screenshot(browser, "credential-automatic-nl")

@@ -20,7 +20,7 @@ import pytest
 
 from registry.cli import main
 from registry.commands import Actor, Award
-from registry.domain import Achievement, Credential, Endorsement, Issuer
+from registry.domain import Achievement, Credential, Endorsement, ImportedCredential, Issuer
 from registry.domain.trust import TrustAnchors
 from registry.errors import InputError
 from registry.projections import PROJECTIONS, ReadModel, ReadStoreError
@@ -33,7 +33,9 @@ ACTOR = "test"  # the actor name recorded by events written straight through the
 OPERATOR = Actor(ACTOR)  # the registry's operator, for commands
 
 TABLES = ("issuers", "achievements", "achievement_versions", "credential_status",
-          "credential_status_changes", "status_lists", "endorsements", "issuer_keys", "trust_anchors")
+          "credential_status_changes", "status_lists", "endorsements", "issuer_keys", "trust_anchors",
+          "kpi_credentials", "kpi_counts", "kpi_monthly", "kpi_requires", "kpi_earned", "kpi_endorsements",
+          "kpi_kinds", "imported_credentials")
 
 
 def read_model(registry, *, batch_size: int | None = None) -> ReadModel:
@@ -125,6 +127,12 @@ def synthetic_log(store, credentials: int = 600, seed: int = 7) -> dict:
             achievements[2].revise(name="Badge 2, revised", document="{}", requires=(), actor=ACTOR)
             anchors.add(issuers[2], actor=ACTOR)  # an anchor again: a second interval
             others += [issuers[1], achievements[2], anchors]
+        if round_ in (3, 7):  # credentials brought in from elsewhere, one of them not verified
+            others.append(ImportedCredential.record(
+                credential_id=f"https://elsewhere.example/credentials/{round_}", format="ob3-json-ld", baked=None,
+                source="file.json", original="{}", issuer=issuers[round_ % 4].did, issuer_id=issuers[round_ % 4].id,
+                name=f"Imported {round_}", verdict="VALID" if round_ == 3 else "INDETERMINATE", checks="[]",
+                unverified=round_ == 7, actor=ACTOR))
         if round_ == 9:
             issuers[3].deactivate(reason="closed", actor=ACTOR)
             achievements[0].retire(reason="replaced", actor=ACTOR)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -37,7 +38,8 @@ class AchievementController(Controller):
         page = queries.achievements(issuer=issuer, after=cursor, limit=limit)
         return AchievementPage(next_cursor=page.next_cursor, items=[
             AchievementOut(id=a.id, url=config.achievement_url(a.id), issuer=a.issuer, name=a.name,
-                           version=a.version, retired=a.retired_at is not None, requires=a.requires)
+                           version=a.version, retired=a.retired_at is not None, requires=a.requires,
+                           minimum_levels=a.minimum_levels, automatic=a.automatic)
             for a in page.items
         ])
 
@@ -59,17 +61,24 @@ class AchievementController(Controller):
                      data: JSONBody[AchievementDefinition]) -> Response[WrittenOut]:
         issuer = write.owner(data.issuer, "issuer")
         return await write(lambda: written(commands.achievements.define(
-            issuer=issuer, definition=data.definition, requires=data.requires, actor=write.actor)), status=201)
+            issuer=issuer, definition=data.definition, requires=_requirements(data.requires),
+            automatic=data.automatic, actor=write.actor)), status=201)
 
     @post("/{achievement_id:str}/versions", **WRITES, status_code=201,
           summary="Publish a new version of an achievement")
     async def revise(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                      achievement_id: FromPath[str], data: JSONBody[AchievementRevision]) -> Response[WrittenOut]:
         return await write(lambda: written(commands.achievements.revise(
-            achievement_id, definition=data.definition, requires=data.requires, actor=write.actor)), status=201)
+            achievement_id, definition=data.definition, automatic=data.automatic,
+            requires=None if data.requires is None else _requirements(data.requires), actor=write.actor)), status=201)
 
     @post("/{achievement_id:str}/retire", **WRITES, status_code=200, summary="Stop awarding an achievement")
     async def retire(self, write: NamedDependency[Write], commands: NamedDependency[Commands],
                      achievement_id: FromPath[str], data: JSONBody[Reason]) -> Response[WrittenOut]:
         return await write(lambda: written(commands.achievements.retire(
             achievement_id, reason=data.reason, actor=write.actor)))
+
+
+def _requirements(requires: list) -> list:
+    """The wire's requirements as the command takes them (see commands.achievements.Requirement)."""
+    return [r if isinstance(r, str) else msgspec.structs.asdict(r) for r in requires]

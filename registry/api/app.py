@@ -13,10 +13,16 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from registry.api.achievements import AchievementController
+from registry.api.apidocs import assets_router, render_plugins
+from registry.api.credential_page import HANDLERS as CREDENTIAL_PAGE
 from registry.api.credentials import CredentialController
 from registry.api.endorsements import EndorsementController
 from registry.api.events import EventController, Streaming
+from registry.api.head import HeadAsGet
+from registry.api.images import HANDLERS as IMAGES
+from registry.api.imports import HANDLERS as IMPORTS
 from registry.api.issuers import IssuerController
+from registry.api.kpis import HANDLERS as KPIS
 from registry.api.pages import pages_router, template_config
 from registry.api.http import screening
 from registry.api.problems import HANDLERS
@@ -32,9 +38,10 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
     def provide(value: object) -> Provide:
         return Provide(lambda: value, sync_to_thread=False, use_cache=True)
 
-    return Litestar(
+    return HeadAsGet(
         route_handlers=[IssuerController, AchievementController, CredentialController,
-                        EndorsementController, EventController, *READ_SIDE, *LOG, pages_router()],
+                        EndorsementController, EventController, *READ_SIDE, *LOG, *KPIS, *IMAGES, *IMPORTS, *CREDENTIAL_PAGE, pages_router(),
+                        assets_router()],
         dependencies={
             "commands": provide(registry.commands), "queries": provide(registry.queries),
             "access": provide(registry.access), "config": provide(registry.settings.config),
@@ -50,6 +57,7 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
         on_shutdown=[registry.close] if owns_registry else [],
         openapi_config=OpenAPIConfig(
             title="badge-registry", version="0.1.0",
+            render_plugins=render_plugins(),
             description="Open Badges 3.0 endorsement and trust registry: public documents, reads, "
                         "the event feed, and writes authenticated by API key (Authorization: Bearer).",
             components=Components(security_schemes={

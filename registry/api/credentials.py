@@ -4,7 +4,7 @@ and the public status of a credential at any moment."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 import msgspec
@@ -47,7 +47,9 @@ _instant = datetime.fromisoformat
 
 
 def award(data: AwardRequest) -> Award:
-    return Award(data.recipient, data.achievement, data.result, data.valid_until, data.evidence)
+    evidence = tuple(data.evidence) if isinstance(data.evidence, list) else data.evidence
+    return Award(data.recipient, data.achievement, data.result, data.valid_until, evidence, data.score,
+                 data.valid_from, tuple(data.results), tuple(data.credential_schema))
 
 
 def status_out(found: CredentialStatus) -> CredentialStatusOut:
@@ -131,9 +133,18 @@ class CredentialController(Controller):
                           data: JSONBody[BatchRequest]) -> Response[BatchOut]:
         def action() -> BatchOut:
             result = commands.credentials.issue_batch([award(a) for a in data.awards], actor=write.actor)
-            return BatchOut(ids=result.ids, position=result.position, documents=result.documents)
+            return BatchOut(ids=result.ids, position=result.position, documents=result.documents,
+                            also_awarded=result.also_awarded)
 
         return await write(action, status=201)
+
+    @post("/submitted", **WRITES, status_code=201,
+          summary="Log an OpenBadgeCredential its issuer signed itself (its own did:key or did:web); "
+                  "the exact text is stored")
+    async def submit(self, request: Request, write: NamedDependency[Write], commands: NamedDependency[Commands],
+                     data: JSONBody[dict[str, Any]]) -> Response[WrittenOut]:
+        text = (await request.body()).decode("utf-8")  # the bytes as signed, not a re-encoding
+        return await write(lambda: written(commands.credentials.submit(text, actor=write.actor)), status=201)
 
     @post("/reissue", **WRITES, status_code=201, request_max_body_size=MAX_BATCH_BYTES,
           summary="Sign fresh copies with the issuer's active key and revoke the old ones (one transaction)")

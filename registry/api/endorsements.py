@@ -26,7 +26,8 @@ def out(view: EndorsementView) -> EndorsementOut:
         subject_id=view.subject_id, subject_iri=view.subject_iri, comment=view.comment,
         custodial=view.custodial, endorsed_at=datetime.fromisoformat(view.given_at),
         withdrawn_at=view.withdrawn_at and datetime.fromisoformat(view.withdrawn_at),
-        withdrawn_reason=view.withdrawn_reason, standing=view.standing)
+        withdrawn_reason=view.withdrawn_reason, standing=view.standing, endorser_name=view.endorser_name,
+        subject_name=view.subject_name)
 
 
 class EndorsementController(Controller):

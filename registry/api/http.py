@@ -39,6 +39,8 @@ _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 # Reads are limited per client address; a verification costs what this many reads cost.
 VERIFY_PATHS = frozenset({"/verify", "/pages/verify"})
 VERIFY_COST = 10
+# Bodies that are not JSON: an image's bytes (POST /images checks them itself: registry.vc.images).
+BINARY_PATHS = frozenset({"/images", "/imports"})  # and a credential to import, maybe a baked image
 
 
 def screening(access: Access) -> Callable[[Request], Any]:
@@ -67,7 +69,8 @@ def screening(access: Access) -> Callable[[Request], Any]:
             for name, value in request.query_params.multi_items():
                 if _CONTROL.search(name) or _CONTROL.search(str(value)):
                     raise InputError(name, "contains a control character (such as NUL)")
-        if request.method in ("POST", "PUT", "PATCH") and not request.headers.get("content-type", "").startswith(_FORMS):
+        if (request.method in ("POST", "PUT", "PATCH") and path not in BINARY_PATHS
+                and not request.headers.get("content-type", "").startswith(_FORMS)):
             body = await request.body()
             try:
                 if body:  # an empty body is the handler's to accept or refuse

@@ -45,7 +45,9 @@ def _at(text: str | None) -> datetime | None:
 def issuer_out(issuer: IssuerView, keys: list[KeyState]) -> IssuerOut:
     return IssuerOut(
         slug=issuer.slug, name=issuer.name, did=issuer.did, hosted=issuer.hosted, url=issuer.url,
-        email=issuer.email, description=issuer.description, registered_at=_at(issuer.registered_at),
+        email=issuer.email, description=issuer.description, kind=issuer.kind, image=issuer.image,
+        phone=issuer.phone, address=issuer.address, other_identifier=issuer.other_identifier,
+        registered_at=_at(issuer.registered_at),
         deactivated_at=_at(issuer.deactivated_at),
         keys=[KeyOut(k.verification_method, k.state, _at(k.added_at), _at(k.retired_at), _at(k.compromised_since))
               for k in keys],
@@ -53,7 +55,8 @@ def issuer_out(issuer: IssuerView, keys: list[KeyState]) -> IssuerOut:
 
 
 def written(result: Written) -> WrittenOut:
-    return WrittenOut(id=result.id, position=result.position, document=result.document)
+    return WrittenOut(id=result.id, position=result.position, document=result.document,
+                      also_awarded=result.also_awarded)
 
 
 class IssuerController(Controller):
@@ -98,7 +101,9 @@ class IssuerController(Controller):
                        data: JSONBody[IssuerRegistration]) -> Response[WrittenOut]:
         return await write(lambda: written(commands.issuers.register(
             slug=data.slug, name=data.name, url=data.url, email=data.email,
-            description=data.description, did=data.did, actor=write.actor)), status=201)
+            description=data.description, did=data.did, kind=data.kind, image=data.image,
+            key=data.public_key, phone=data.phone, address=data.address, other_identifier=data.other_identifier,
+            actor=write.actor)), status=201)
 
     @patch("/{slug:str}", **WRITES, status_code=200,
            summary="Change the organisation's profile (fields left out stay as they are)")
@@ -106,7 +111,8 @@ class IssuerController(Controller):
                              slug: FromPath[str], data: JSONBody[ProfileUpdate]) -> Response[WrittenOut]:
         return await write(lambda: written(commands.issuers.update_profile(
             slug, name=data.name, url=data.url, email=data.email, description=data.description,
-            actor=write.actor)))
+            kind=data.kind, image=data.image, phone=data.phone, address=data.address,
+            other_identifier=data.other_identifier, actor=write.actor)))
 
     @post("/{slug:str}/deactivate", **WRITES, status_code=200,
           summary="Stop the organisation issuing and endorsing (what it signed stays valid)")

@@ -4,12 +4,15 @@ Unknown fields in a request are refused, so a misspelt field is named instead of
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from registry.vc.report import VerificationReport  # noqa: F401  (the answer of POST /verify)
 
+
+# The stakeholder kinds (registry.domain.issuer.ORGANISATION_KINDS), listed in the OpenAPI schema.
+OrganisationKind = Literal["education", "employer", "government", "civil-society", "other"]
 
 # Times must carry an offset: a naive time would be read differently by different servers.
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -28,7 +31,13 @@ class IssuerRegistration(Request):
     url: str | None = None
     email: str | None = None
     description: str | None = None
-    did: str | None = None  # an external issuer's did:key; omitted: the registry hosts a did:web
+    did: str | None = None  # an external issuer's did:key or own did:web; omitted: the registry hosts a did:web
+    public_key: str | None = None  # with an own did:web: the Multikey its DID document lists
+    kind: OrganisationKind | None = None
+    image: str | None = None  # the URL of the organisation's image (POST /images stores one)
+    phone: str | None = None
+    address: dict[str, Any] | None = None  # an OB Address: streetAddress, postalCode, addressLocality, addressCountry...
+    other_identifier: list[dict[str, Any]] | None = None  # OB IdentifierEntry: identifier, identifierType
 
 
 class ProfileUpdate(Request):
@@ -38,6 +47,11 @@ class ProfileUpdate(Request):
     url: str | None = None
     email: str | None = None
     description: str | None = None
+    kind: OrganisationKind | None = None
+    image: str | None = None
+    phone: str | None = None
+    address: dict[str, Any] | None = None
+    other_identifier: list[dict[str, Any]] | None = None
 
 
 class KeyCompromise(Request):
@@ -45,15 +59,30 @@ class KeyCompromise(Request):
     since: AwareDatetime  # with an offset: from when on nothing signed with the key is trusted
 
 
+class RequiredAchievement(Request):
+    achievement: str  # its id or URL
+    level: str | None = None  # the lowest level of its ladder that counts (a name or id)
+
+
 class AchievementDefinition(Request):
-    definition: dict[str, Any]  # an OB Achievement without id/creator: name, description, criteria
+    """The same shape `registry achievement define --file FILE` reads. `definition` is an OB 3.0
+    Achievement without id/creator (name, description, criteria.narrative; optionally image,
+    alignment, tag, resultDescription with rubricCriterionLevel `points` as the lowest score of each
+    level, ...)."""
+
+    definition: dict[str, Any]
     issuer: str | None = None  # the owner's slug; an issuer's key may leave it out
-    requires: list[str] = []
+    # Achievements a recipient must hold first: "ID", "ID@Level" or {"achievement", "level"}.
+    requires: list[str | RequiredAchievement] = []
+    automatic: bool = False  # awarded by the registry as soon as every requirement is held
 
 
 class AchievementRevision(Request):
+    """The same shape `registry achievement revise ID --file FILE` reads."""
+
     definition: dict[str, Any]
-    requires: list[str] | None = None  # None: keep the current prerequisites
+    requires: list[str | RequiredAchievement] | None = None  # None: keep the current prerequisites
+    automatic: bool | None = None  # None: keep
 
 
 class Reason(Request):
@@ -65,11 +94,17 @@ class OptionalReason(Request):
 
 
 class AwardRequest(Request):
-    recipient: str  # an e-mail address (stored hashed) or a DID
+    """The same fields as `registry issue`'s options and a batch file's columns."""
+
+    recipient: str  # an e-mail address (stored hashed), a DID or an http(s) URL
     achievement: str
-    result: str | None = None
+    result: str | None = None  # a value kept as given
     valid_until: AwareDatetime | None = None
-    evidence: str | None = None
+    evidence: str | list[dict[str, Any]] | None = None  # a URL, or OB Evidence objects (narrative, name, genre...)
+    score: str | None = None  # on an achievement with levels: the level it reaches goes in the result
+    valid_from: AwareDatetime | None = None  # default now; from 1900 to a year ahead
+    results: list[dict[str, Any]] = []  # more OB Result objects, as given
+    credential_schema: list[dict[str, Any]] = []  # credentialSchema entries beside the 1EdTech one
 
 
 class BatchRequest(Request):
@@ -93,12 +128,14 @@ class WrittenOut(msgspec.Struct):
     id: str
     position: int  # the notification position of the write: read models that reached it show it
     document: dict[str, Any] | None = None
+    also_awarded: list[str] = []  # credentials of automatic pathways this award completed
 
 
 class BatchOut(msgspec.Struct):
     ids: list[str]
     position: int
     documents: list[dict[str, Any]]
+    also_awarded: list[str] = []
 
 
 class KeyOut(msgspec.Struct):
@@ -117,6 +154,11 @@ class IssuerOut(msgspec.Struct):
     url: str | None
     email: str | None
     description: str | None
+    kind: str | None
+    image: str | None
+    phone: str | None
+    address: dict[str, Any] | None
+    other_identifier: list[dict[str, Any]] | None
     registered_at: datetime
     deactivated_at: datetime | None
     keys: list[KeyOut]
@@ -135,6 +177,8 @@ class AchievementOut(msgspec.Struct):
     version: int
     retired: bool
     requires: list[str]
+    minimum_levels: dict[str, str] = {}  # required achievement id -> the lowest level of it that counts
+    automatic: bool = False  # awarded by the registry when every requirement is held
 
 
 class AchievementPage(msgspec.Struct):
@@ -155,6 +199,8 @@ class EndorsementOut(msgspec.Struct):
     withdrawn_at: datetime | None
     withdrawn_reason: str | None
     standing: bool  # at the moment asked about (now when none was)
+    endorser_name: str
+    subject_name: str | None  # the organisation's or achievement's name; a credential's achievement's
 
 
 class EndorsementPage(msgspec.Struct):
@@ -199,3 +245,23 @@ class EventOut(msgspec.Struct):
 class EventPage(msgspec.Struct):
     events: list[EventOut]
     last_position: int  # the log's end when read: after=last_position asks only for newer events
+
+
+class ImportOut(msgspec.Struct):
+    id: str  # the registry's id for the import
+    credential_id: str  # the credential's own id
+    format: str  # ob3-json-ld or ob3-vc-jwt
+    baked: str | None  # png or svg when it came baked into an image
+    source: str
+    issuer: str
+    name: str
+    verdict: str  # VALID, or (recorded as not verified) INVALID or INDETERMINATE, at import
+    unverified: bool
+    checks: list[dict[str, Any]]  # what was checked at import and what could not be
+    imported_at: datetime
+    original: str | None = None  # the credential exactly as it came (in the answer about one import)
+
+
+class ImportPage(msgspec.Struct):
+    items: list[ImportOut]
+    next_cursor: str | None

@@ -4,10 +4,12 @@ issued badges, their status now or at any instant, and the issuers' signed statu
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import msgspec
 
+from registry.cli import images, imports
 from registry.cli.output import AT_HELP, actor, emit, instant, read_text, written
 from registry.commands import MAX_BATCH_BYTES, Award, parse_batch_csv
 from registry.errors import InputError
@@ -17,11 +19,13 @@ from registry.vc.openbadges import parse_datetimez
 def register(grammar) -> None:
     p = grammar.command("issue", "issue an OpenBadgeCredential (or --batch FILE.csv)", issue)
     p.add_argument("--achievement")
-    p.add_argument("--recipient", help="an e-mail address (stored hashed) or a DID")
-    p.add_argument("--result", help="the achieved score or value, e.g. 87%%")
+    p.add_argument("--recipient", help="an e-mail address (stored hashed), a DID or an http(s) URL")
+    p.add_argument("--result", help="the achieved value, e.g. 87%% (kept as given)")
+    p.add_argument("--score", help="on an achievement with levels: the score; the level it reaches goes in the result")
+    p.add_argument("--valid-from", help="ISO 8601 with offset (default now; up to a year ahead)")
     p.add_argument("--valid-until", help="ISO 8601 with offset")
     p.add_argument("--evidence", help="a URL")
-    p.add_argument("--batch", help="CSV: recipient,achievement[,result,valid_until,evidence]")
+    p.add_argument("--batch", help="CSV (comma, semicolon or tab): recipient,achievement[,result,valid_until,evidence,score,valid_from]")
     p.add_argument("--out", help="write the signed credential (batch: JSON array) to this file")
 
     for name, help, run in (("revoke", "revoke a credential (final)", revoke),
@@ -32,8 +36,15 @@ def register(grammar) -> None:
         p.add_argument("--reason", required=name == "revoke", default=f"{name}d")
     group = grammar.group("credential", "a stored credential, or its receipt from the transparency log")
     grammar.command("show", "print a stored credential", credential, group).add_argument("credential_id")
+    grammar.command("submit", "log an OpenBadgeCredential its issuer signed itself (an organisation with its own "
+                              "did:key or did:web)", submit, group).add_argument("file")
+    imports.register(grammar, group)
     grammar.command("receipt", "an offline-verifiable receipt: the signed checkpoint, the credential's index "
                     "in the log, its inclusion proof and its log entry", receipt, group).add_argument("credential_id")
+    p = grammar.command("bake", "write the credential baked into its badge image (OB 3.0 5.3): --out FILE.png "
+                                "or FILE.svg", images.bake, group)
+    p.add_argument("credential_id")
+    p.add_argument("--out", required=True, help="FILE.png or FILE.svg")
     p = grammar.command("reissue", "sign fresh copies with the issuer's active key and revoke the old ones, "
                                    "in one transaction (after a key compromise)", reissue)
     p.add_argument("credential_ids", nargs="*", metavar="CREDENTIAL_ID")
@@ -60,14 +71,30 @@ def issue(registry, args) -> int:
         if args.out:
             Path(args.out).write_text(json.dumps(result.documents, ensure_ascii=False, indent=2) + "\n")
         emit(args, "\n".join(result.ids), {"ids": result.ids, "position": result.position,
-                                           "documents": result.documents})
+                                           "documents": result.documents, "also_awarded": result.also_awarded})
+        _say_also_awarded(registry, result.also_awarded)
         return 0
     if not args.achievement or not args.recipient:
         raise InputError("--achievement" if not args.achievement else "--recipient",
                          "issue needs --achievement and --recipient (or --batch FILE.csv)")
     valid_until = parse_datetimez(args.valid_until, "--valid-until") if args.valid_until else None
-    return written(args, registry.commands.credentials.issue(
-        Award(args.recipient, args.achievement, args.result, valid_until, args.evidence), actor=actor()), args.out)
+    valid_from = parse_datetimez(args.valid_from, "--valid-from") if args.valid_from else None
+    done = registry.commands.credentials.issue(
+        Award(args.recipient, args.achievement, args.result, valid_until, args.evidence, args.score, valid_from),
+        actor=actor())
+    _say_also_awarded(registry, done.also_awarded)
+    return written(args, done, args.out)
+
+
+def submit(registry, args) -> int:
+    return written(args, registry.commands.credentials.submit(read_text(args.file), actor=actor()))
+
+
+def _say_also_awarded(registry, ids: list[str]) -> None:
+    """Automatic pathways an award completed, one line each on stderr (stdout stays the ids asked for)."""
+    for credential_id in ids:
+        name = registry.queries.achievement(registry.queries.credential_status(credential_id).achievement_id).name
+        print(f"also awarded automatically: {name} ({credential_id})", file=sys.stderr)
 
 
 def reissue(registry, args) -> int:

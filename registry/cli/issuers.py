@@ -7,7 +7,10 @@ import json
 
 import msgspec
 
-from registry.cli.output import AT_HELP, actor, emit, instant, written
+from registry.cli.images import image_option
+from registry.cli.output import AT_HELP, actor, emit, instant, parse_json, written
+from registry.errors import InputError
+from registry.domain.issuer import ORGANISATION_KINDS
 from registry.vc.openbadges import parse_datetimez
 
 
@@ -17,19 +20,16 @@ def register(grammar) -> None:
                         register_issuer, issuer)
     p.add_argument("--slug", required=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--url")
-    p.add_argument("--email")
-    p.add_argument("--description")
-    p.add_argument("--did", help="an external issuer's did:key; it signs for itself")
+    profile_options(p)
+    p.add_argument("--did", help="an external issuer's did:key or own did:web; it signs for itself")
+    p.add_argument("--public-key", metavar="MULTIKEY", help="with a did:web --did: the key (z6Mk...) its DID document lists")
     grammar.command("show", "show an organisation and its key history", show, issuer).add_argument("slug")
     grammar.command("list", "list organisations, in the order they registered", list_issuers, issuer)
     p = grammar.command("update", "change an organisation's profile (options left out stay as they are)",
                         update, issuer)
     p.add_argument("slug")
     p.add_argument("--name")
-    p.add_argument("--url")
-    p.add_argument("--email")
-    p.add_argument("--description")
+    profile_options(p)
     p = grammar.command("deactivate", "stop an organisation issuing and endorsing (what it signed stays valid)",
                         deactivate, issuer)
     p.add_argument("slug")
@@ -53,12 +53,29 @@ def register(grammar) -> None:
     p.add_argument("--key", help="only those of this key (verification method id, fragment or Multikey)")
 
 
+def profile_options(p) -> None:
+    """What an organisation's profile says, the same options for register and update."""
+    p.add_argument("--url")
+    p.add_argument("--email")
+    p.add_argument("--description")
+    p.add_argument("--kind", choices=ORGANISATION_KINDS, help="the kind of stakeholder (counted in KPIs)")
+    p.add_argument("--image", help="the organisation's image: a URL, or a PNG/SVG file to store (registry image add)")
+    p.add_argument("--phone")
+    p.add_argument("--address", metavar="JSON", help='an OB Address, e.g. \'{"streetAddress": "Markt 1", '
+                   '"postalCode": "1234 AB", "addressLocality": "Rivierstad", "addressCountry": "NL"}\'')
+    p.add_argument("--identifier", action="append", metavar="TYPE=VALUE",
+                   help="another identifier of the organisation (OB otherIdentifier), e.g. "
+                        "identifier=KvK-12345678 or sourcedId=...; repeat for more")
+
+
 def view(registry, slug: str) -> dict:
     issuer = registry.queries.issuer(slug)
     keys = registry.queries.keys(issuer.id)
     return {
         "slug": issuer.slug, "name": issuer.name, "did": issuer.did, "hosted": issuer.hosted,
         "url": issuer.url, "email": issuer.email, "description": issuer.description,
+        "kind": issuer.kind, "image": issuer.image, "phone": issuer.phone, "address": issuer.address,
+        "other_identifier": issuer.other_identifier,
         "registered_at": issuer.registered_at, "deactivated_at": issuer.deactivated_at,
         "keys": [{"verification_method": k.verification_method, "state": k.state, "added_at": k.added_at,
                   "retired_at": k.retired_at, "compromised_since": k.compromised_since} for k in keys],
@@ -68,7 +85,8 @@ def view(registry, slug: str) -> dict:
 def register_issuer(registry, args) -> int:
     return written(args, registry.commands.issuers.register(
         slug=args.slug, name=args.name, url=args.url, email=args.email,
-        description=args.description, did=args.did, actor=actor()))
+        description=args.description, did=args.did, kind=args.kind, image=image_option(registry, args.image),
+        key=args.public_key, **profile_parts(args), actor=actor()))
 
 
 def show(registry, args) -> int:
@@ -92,7 +110,25 @@ def list_issuers(registry, args) -> int:
 def update(registry, args) -> int:
     return written(args, registry.commands.issuers.update_profile(
         args.slug, name=args.name, url=args.url, email=args.email, description=args.description,
-        actor=actor()))
+        kind=args.kind, image=image_option(registry, args.image), **profile_parts(args), actor=actor()))
+
+
+def profile_parts(args) -> dict:
+    """--phone, --address JSON and --identifier TYPE=VALUE as the profile's fields."""
+    address = None
+    if args.address is not None:
+        address = parse_json(args.address, "--address")
+        if not isinstance(address, dict):
+            raise InputError("--address", "an OB Address is a JSON object")
+    identifiers = None
+    if args.identifier:
+        identifiers = []
+        for option in args.identifier:
+            kind, sep, value = option.partition("=")
+            if not sep or not kind.strip() or not value.strip():
+                raise InputError("--identifier", f"expected TYPE=VALUE, e.g. identifier=KvK-12345678, got {option!r}")
+            identifiers.append({"identifierType": kind.strip(), "identifier": value.strip()})
+    return {"phone": args.phone, "address": address, "other_identifier": identifiers}
 
 
 def deactivate(registry, args) -> int:

@@ -72,11 +72,41 @@ def serve(registry, args) -> int:
         raise InputError("--port", f"must be 1-65535, got {args.port}")
     print(f"registry API on http://{args.host}:{args.port} ({args.workers} worker(s)); "
           f"store: {registry.description}", flush=True)
+    mismatch = public_url_mismatch(registry.settings.config.public_url, args.host, args.port)
+    if mismatch:
+        print(f"registry: warning: {mismatch}", file=sys.stderr, flush=True)
     registry.close()  # each worker process opens its own
     # An import string and a factory: every worker process opens its own registry.
     uvicorn.run("registry.api.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, proxy_headers=True)
     return 0
+
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+ALL_INTERFACES = ("0.0.0.0", "::", "")
+
+
+def public_url_mismatch(public_url: str, host: str, port: int) -> str | None:
+    """Why the address served disagrees with the public URL that every did:web, achievement and
+    status list is named under, when it does: a loopback public URL (the default one, or a local
+    REGISTRY_PUBLIC_URL) is where this very server must answer. A public name elsewhere is taken
+    to sit in front of a proxy, whose port may be anything."""
+    from urllib.parse import quote, urlsplit
+
+    parts = urlsplit(public_url)
+    public_host = (parts.hostname or "").lower()
+    if public_host not in LOOPBACK and not public_host.startswith("127."):
+        return None
+    public_port = parts.port or (443 if parts.scheme == "https" else 80)
+    local = host in LOOPBACK or host.startswith("127.") or host in ALL_INTERFACES
+    if public_port == port and local:
+        return None
+    name = "localhost" if host in ALL_INTERFACES else f"[{host}]" if ":" in host else host
+    served = f"http://{name}:{port}"
+    did_host = quote(parts.netloc, safe="")
+    return (f"serving on {served}, but the registry publishes its DIDs and documents under {public_url} "
+            f"(did:web:{did_host}:...; REGISTRY_PUBLIC_URL, default http://localhost:8000): "
+            f"set REGISTRY_PUBLIC_URL={served} or serve there")
 
 
 def create_key(registry, args) -> int:

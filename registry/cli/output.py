@@ -55,6 +55,8 @@ def written(args, result: Written, out: str | None = None) -> int:
     data = {"id": result.id, "position": result.position}
     if result.document is not None:
         data["document"] = result.document
+    if result.also_awarded:
+        data["also_awarded"] = result.also_awarded
     emit(args, result.id, data)
     return 0
 

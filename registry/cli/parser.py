@@ -19,7 +19,7 @@ EPILOG = (
 # `registry keys SLUG` is short for `registry keys show SLUG`; `registry credential ID` for
 # `registry credential show ID`.
 SHORTHANDS = {"keys": ("show", {"rotate", "compromise", "show", "affected"}),
-              "credential": ("show", {"show", "receipt"})}
+              "credential": ("show", {"show", "receipt", "bake", "submit", "import"})}
 
 
 class UsageError(Exception):
@@ -56,7 +56,9 @@ def build() -> Parser:
         achievements,
         credentials,
         endorsements,
+        images,
         issuers,
+        kpis,
         log,
         operations,
         projections,
@@ -70,7 +72,8 @@ def build() -> Parser:
     root = Parser(prog="registry", description="Open Badges 3.0 endorsement and trust registry.",
                   epilog=EPILOG, parents=[common])
     grammar = Grammar(root, common)
-    for module in (operations, issuers, achievements, credentials, endorsements, verify, trust, projections, log):
+    for module in (operations, issuers, achievements, credentials, endorsements, verify, trust, projections, log,
+                   images, kpis):
         module.register(grammar)
     return root
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.cli.output import emit, parse_json, read_json, read_text
+from registry.cli.output import emit, parse_json, read_json
 from registry.errors import InputError
 from registry.network import MAX_BYTES
-from registry.vc import vc_jwt
+from registry.commands import MAX_DOCUMENT_BYTES
+from registry.vc import baking, vc_jwt
 from registry.vc.errors import DocumentError
 from registry.vc.status_list import MIN_ENTRIES
 
@@ -60,10 +61,32 @@ def verify(registry, args) -> int:
 
 
 def read_credential(path: str) -> object:
-    """A credential file: JSON, or a VC-JWT (a compact JWS, as OB 3.0's JSON Web Token Proof Format
-    writes it)."""
-    text = read_text(path)
+    """A credential file: JSON, a VC-JWT (a compact JWS, as OB 3.0's JSON Web Token Proof Format
+    writes it), or a baked badge image (PNG or SVG, OB 3.0 section 5.3) carrying either."""
+    raw = _read_image_or_text(path)
+    if baking.kind_of(raw) is not None:
+        try:
+            text = baking.unbake(raw).text  # BakingError: one line, "the PNG holds no credential ..."
+        except baking.BakingError as exc:
+            raise DocumentError(str(exc)) from None  # printed after the file's name
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(path, "not UTF-8 text, and not a PNG or SVG image") from None
     return text.strip() if vc_jwt.is_compact(text) else parse_json(text, path)
+
+
+def _read_image_or_text(path: str) -> bytes:
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(path, "no such file")
+    if file.stat().st_size > baking.MAX_IMAGE_BYTES:
+        raise InputError(path, f"larger than {baking.MAX_IMAGE_BYTES} bytes")
+    raw = file.read_bytes()
+    if baking.kind_of(raw) is None and len(raw) > MAX_DOCUMENT_BYTES:
+        raise InputError(path, f"larger than {MAX_DOCUMENT_BYTES} bytes")
+    return raw
 
 
 def given_documents(pairs: list[str], status_lists: list[str]) -> dict[str, bytes]:

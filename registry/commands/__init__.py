@@ -11,6 +11,8 @@ from registry.commands.achievements import AchievementCommands
 from registry.commands.credentials import MAX_BATCH, MAX_BATCH_BYTES, Award, CredentialCommands, parse_batch_csv
 from registry.commands.custody import CustodyError, KeyCustody
 from registry.commands.endorsements import MAX_DOCUMENT_BYTES, EndorsementCommands
+from registry.commands.images import ImageCommands, StoredImageOut
+from registry.commands.imports import MAX_IMPORT_BYTES, ImportCommands
 from registry.commands.issuers import IssuerCommands
 from registry.commands.policy import Actor, authorise
 from registry.commands.results import BatchWritten, Written, utc_now
@@ -26,9 +28,11 @@ class Commands:
     endorsements: EndorsementCommands
     trust: TrustCommands
     status_lists: StatusListCommands
+    images: ImageCommands  # storing achievement and organisation images
+    imports: ImportCommands  # credentials other platforms issued, verified and recorded with provenance
 
 
 __all__ = [
-    "MAX_BATCH", "MAX_BATCH_BYTES", "MAX_DOCUMENT_BYTES", "Actor", "Award", "BatchWritten", "Commands", "CustodyError", "KeyCustody",
-    "StatusListSlots", "Written", "authorise", "parse_batch_csv", "utc_now",
+    "MAX_BATCH", "MAX_BATCH_BYTES", "MAX_DOCUMENT_BYTES", "MAX_IMPORT_BYTES", "Actor", "Award", "BatchWritten", "Commands", "CustodyError", "KeyCustody",
+    "StatusListSlots", "StoredImageOut", "Written", "authorise", "parse_batch_csv", "utc_now",
 ]

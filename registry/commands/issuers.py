@@ -15,9 +15,9 @@ from registry.domain import AlreadyExists, DidClaim, DomainError, Issuer
 from registry.domain.identity import issuer_id
 from registry.settings import Config
 from registry.vc import did as dids
-from registry.vc import openbadges
+from registry.vc import jsonld, openbadges, schema
 from registry.vc.errors import DocumentError
-from registry.vc.multikey import encode_public_key
+from registry.vc.multikey import decode_public_key, encode_public_key
 
 
 class IssuerCommands:
@@ -29,24 +29,32 @@ class IssuerCommands:
 
     def register(self, *, slug: str, name: str, actor: Actor, url: str | None = None,
                  email: str | None = None, description: str | None = None,
-                 did: str | None = None) -> Written:
+                 did: str | None = None, kind: str | None = None, image: str | None = None,
+                 key: str | None = None, phone: str | None = None, address: dict | None = None,
+                 other_identifier: list[dict] | None = None) -> Written:
         """A hosted issuer (no `did`): the registry makes its did:web and a key it holds.
-        An external issuer brings a did:key and signs for itself."""
+        An external issuer brings a did:key, or its own did:web with the Multikey `key` its DID
+        document lists, and signs for itself."""
         authorise(actor, None, "register organisations")
         # The profile is embedded in every document the organisation signs.
         openbadges.refuse_unsafe({"slug": slug, "name": name, "url": url, "email": email, "description": description,
-                                  "did": did}, "the organisation")
+                                  "did": did, "kind": kind, "image": image, "phone": phone, "address": address,
+                                  "other_identifier": other_identifier}, "the organisation")
+        _check_image_url(image)
+        _check_profile_parts(name, url, email, description, phone, address, other_identifier)
         new_key = cache(self.custody.generate)  # a retried attempt reuses the key, not a new file
 
         def use_case() -> Written:
             Issuer.check_slug(slug)
             if self.store.exists(issuer_id(slug)):
                 raise AlreadyExists(f"an issuer with slug {slug!r} is already registered")
-            own_did, public_key = self._did(slug, did)
+            own_did, public_key = self._did(slug, did, key)
             if self.records.issuer_by_did(own_did) is not None:
                 raise AlreadyExists(f"the DID {own_did} is already registered")
             issuer = Issuer.register(slug=slug, name=name, did=own_did, hosted=did is None,
-                                     actor=actor.name, url=url, email=email, description=description)
+                                     actor=actor.name, url=url, email=email, description=description,
+                                     kind=kind, image=image, phone=phone, address=address,
+                                     other_identifier=other_identifier)
             # Generated only after every rule has passed, so a refused registration leaves no key.
             issuer.add_key(public_key_multibase=public_key or new_key(), actor=actor.name)
             claim = DidClaim.claim(did=own_did, slug=slug)
@@ -56,12 +64,18 @@ class IssuerCommands:
 
     def update_profile(self, slug: str, *, actor: Actor, name: str | None = None,
                        url: str | None = None, email: str | None = None,
-                       description: str | None = None) -> Written:
+                       description: str | None = None, kind: str | None = None,
+                       image: str | None = None, phone: str | None = None, address: dict | None = None,
+                       other_identifier: list[dict] | None = None) -> Written:
         """Change what the organisation's Profile says; documents issued before keep what they said."""
-        openbadges.refuse_unsafe({"name": name, "url": url, "email": email, "description": description},
-                                 "the profile")
+        openbadges.refuse_unsafe({"name": name, "url": url, "email": email, "description": description,
+                                  "kind": kind, "image": image, "phone": phone, "address": address,
+                                  "other_identifier": other_identifier}, "the profile")
+        _check_image_url(image)
+        _check_profile_parts(name or "x", url, email, description, phone, address, other_identifier)
         return self._change(slug, actor, "update the profile", lambda issuer: issuer.update_profile(
-            actor=actor.name, name=name, url=url, email=email, description=description))
+            actor=actor.name, name=name, url=url, email=email, description=description, kind=kind,
+            image=image, phone=phone, address=address, other_identifier=other_identifier))
 
     def deactivate(self, slug: str, *, reason: str, actor: Actor) -> Written:
         """The organisation stops issuing and endorsing; what it signed before keeps verifying."""
@@ -107,7 +121,25 @@ class IssuerCommands:
 
         return self.store.attempt(use_case)
 
-    def _did(self, slug: str, did: str | None) -> tuple[str, str | None]:
+    def _external_did_web(self, did: str, public_key: str | None) -> tuple[str, str]:
+        """An organisation's own did:web (its DID document lists the key as <did>#<Multikey>); the
+        registry records the key it signs with, given by the operator who registers it."""
+        try:
+            dids.did_web_url(did)
+        except DocumentError as exc:
+            raise DomainError(f"invalid did:web: {exc}") from None
+        own_host = dids.did_web(self.config.host, "x").removesuffix(":issuers:x")
+        if did == own_host or did.startswith(own_host + ":"):
+            raise DomainError(f"{did} is under this registry's own host: register without --did to have it hosted")
+        if public_key is None:
+            raise DomainError("an external did:web issuer needs its public key (the Multikey its DID document lists)")
+        try:
+            decode_public_key(public_key)
+        except DocumentError as exc:
+            raise DomainError(f"invalid public key: {exc}") from None
+        return did, public_key
+
+    def _did(self, slug: str, did: str | None, public_key: str | None = None) -> tuple[str, str | None]:
         """The organisation's DID and, for an external issuer, its public key."""
         if did is None:
             try:
@@ -115,9 +147,12 @@ class IssuerCommands:
             except DocumentError as exc:
                 raise DomainError(str(exc)) from None
         own_did = did.strip()
+        if own_did.startswith("did:web:"):
+            return self._external_did_web(own_did, public_key)
+        if public_key is not None:
+            raise DomainError("a did:key names its own key: give no public key with it")
         if not own_did.startswith("did:key:"):
-            raise DomainError(f"an external issuer registers with a did:key (got {own_did!r}); "
-                              "did:web issuers are hosted by the registry")
+            raise DomainError(f"an external issuer registers with a did:key or its own did:web (got {own_did!r})")
         try:
             public_key = encode_public_key(dids.public_key_from_did_key(own_did))
             dids.resolve_did_key_document(own_did)  # didkit must resolve it too
@@ -132,3 +167,26 @@ def _full_verification_method(issuer: Issuer, key: str) -> str:
                    candidate.verification_method.split("#", 1)[1]):
             return candidate.verification_method
     raise DomainError(f"issuer {issuer.slug} has no key {key!r}")
+
+
+def _check_image_url(image: str | None) -> None:
+    """The profile's image is an address (OB Image id), embedded in every document the organisation
+    signs: an http(s) URL, never inline data that would bloat each of them."""
+    if image is not None and not image.startswith(("https://", "http://")):
+        raise DocumentError(f"an organisation's image must be an http(s) URL, got {image[:80]!r}")
+
+
+def _check_profile_parts(name: str, url, email, description, phone, address, other_identifier) -> None:
+    """The Profile every document the organisation signs will embed must conform to OB 3.0's
+    Profile, with only terms the pinned contexts define: checked once here, not at every signature."""
+    if address is not None and not isinstance(address, dict):
+        raise DocumentError("an address is an OB Address object (streetAddress, postalCode, addressLocality, ...)")
+    if other_identifier is not None and not (isinstance(other_identifier, list)
+                                             and all(isinstance(i, dict) for i in other_identifier)):
+        raise DocumentError("otherIdentifier is a list of IdentifierEntry objects (identifier, identifierType)")
+    document = openbadges.profile("did:example:profile", name, url=url, email=email, description=description,
+                                  phone=phone, address=address, other_identifier=other_identifier)
+    conformance = schema.check_part(document, "Profile")
+    if not conformance.ok:
+        raise DocumentError(f"the profile does not conform to OB 3.0: {'; '.join(conformance.errors)}")
+    jsonld.assert_terms_defined({"@context": list(openbadges.CREDENTIAL_CONTEXTS), **document})

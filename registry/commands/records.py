@@ -65,7 +65,8 @@ class Records:
     def profile(issuer: Issuer) -> dict:
         """The OB Profile embedded as `issuer` / `creator` in the documents the registry makes."""
         return openbadges.profile(issuer.did, issuer.name, url=issuer.url, email=issuer.email,
-                                  description=issuer.description)
+                                  description=issuer.description, image=issuer.image, phone=issuer.phone,
+                                  address=issuer.address, other_identifier=issuer.other_identifier)
 
     # --- what organisations own -----------------------------------------------------------------
 

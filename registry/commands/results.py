@@ -12,12 +12,14 @@ class Written(msgspec.Struct, frozen=True):
     id: str
     position: int
     document: dict | None = None  # the signed credential or endorsement, when one was made
+    also_awarded: list[str] = []  # credentials of automatic pathways this award completed
 
 
 class BatchWritten(msgspec.Struct, frozen=True):
     ids: list[str]
     position: int
     documents: list[dict]
+    also_awarded: list[str] = []
 
 
 def utc_now() -> datetime:

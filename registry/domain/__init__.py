@@ -3,7 +3,8 @@
 from registry.domain.achievement import Achievement
 from registry.domain.credential import Credential
 from registry.domain.did_claim import DidClaim
-from registry.domain.endorsement import Endorsement
+from registry.domain.endorsement import Endorsement, StandingEndorsement
+from registry.domain.imported import ImportedCredential
 from registry.domain.errors import (
     AlreadyExists,
     DomainError,
@@ -15,6 +16,6 @@ from registry.domain.issuer import Issuer, SigningKey
 from registry.domain.recipient import Recipient
 
 __all__ = [
-    "Achievement", "AlreadyExists", "Credential", "DidClaim", "DomainError", "Endorsement", "InvalidTransition",
-    "Issuer", "NotAuthorised", "NotFound", "Recipient", "SigningKey",
+    "Achievement", "AlreadyExists", "ImportedCredential", "Credential", "DidClaim", "DomainError", "Endorsement", "InvalidTransition",
+    "Issuer", "NotAuthorised", "NotFound", "Recipient", "SigningKey", "StandingEndorsement",
 ]

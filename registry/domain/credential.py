@@ -4,6 +4,7 @@ Expiry is derived from validUntil, never recorded as an event."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -31,13 +32,20 @@ class Credential(Aggregate):
         # Version 1 events predate status lists: their credentials carry no entry.
         status_list: str | None
         status_list_index: int | None
+        # Version 3: the credential whose award completed this pathway (an automatic award);
+        # None for an award someone asked for.
+        caused_by: UUID | None
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict) -> None:
             state["status_list"] = None
             state["status_list_index"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict) -> None:
+            state["caused_by"] = None
 
     class Suspended(Aggregate.Event):
         reason: str
@@ -69,7 +77,7 @@ class Credential(Aggregate):
     def issue(cls, *, id: UUID, issuer: Issuer, achievement: Achievement, recipient: str,
               document: str, verification_method: str, valid_from: datetime,
               valid_until: datetime | None, actor: str, status_list: str | None = None,
-              status_list_index: int | None = None) -> Credential:
+              status_list_index: int | None = None, caused_by: UUID | None = None) -> Credential:
         """Rules: the issuer is active and signs with its active key, the achievement is its own and
         not retired, and the validity period is not empty."""
         key = issuer.require_signing_key()
@@ -89,14 +97,15 @@ class Credential(Aggregate):
             achievement_version=achievement.current_version, recipient=recipient,
             document=document, verification_method=verification_method, valid_from=valid_from,
             valid_until=valid_until, actor=actor, status_list=status_list,
-            status_list_index=status_list_index,
+            status_list_index=status_list_index, caused_by=caused_by,
         )
 
     def __init__(self, issuer_id: UUID, achievement_id: UUID, achievement_version: int,
                  recipient: str, document: str, verification_method: str, valid_from: datetime,
                  valid_until: datetime | None, actor: str, status_list: str | None = None,
-                 status_list_index: int | None = None) -> None:
+                 status_list_index: int | None = None, caused_by: UUID | None = None) -> None:
         self.issuer_id = issuer_id
+        self.caused_by = caused_by
         self.achievement_id = achievement_id
         self.achievement_version = achievement_version
         self.recipient = recipient
@@ -109,6 +118,13 @@ class Credential(Aggregate):
         self.status = ACTIVE
         self.reason: str | None = None
         self.revoked_at: datetime | None = None
+
+    @property
+    def achieved_levels(self) -> set[str]:
+        """The ids of the levels its results name (achievedLevel), read from the signed document."""
+        subject = json.loads(self.document).get("credentialSubject")
+        results = subject.get("result") if isinstance(subject, dict) else None
+        return {r["achievedLevel"] for r in results or () if isinstance(r, dict) and isinstance(r.get("achievedLevel"), str)}
 
     def is_valid_at(self, when: datetime) -> bool:
         """Active, and `when` inside its validity period."""

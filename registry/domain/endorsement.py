@@ -8,7 +8,8 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from registry.domain.errors import DomainError, InvalidTransition
+from registry.domain.errors import AlreadyExists, DomainError, InvalidTransition
+from registry.domain.identity import standing_endorsement_id
 from registry.domain.issuer import Issuer
 
 SUBJECT_KINDS = ("issuer", "achievement", "credential")
@@ -81,3 +82,46 @@ class Endorsement(Aggregate):
         if not reason.strip():
             raise DomainError("a withdrawal needs a reason")
         self.trigger_event(self.Withdrawn, reason=reason, actor=actor)
+
+
+class StandingEndorsement(Aggregate):
+    """Which endorsement of one endorser about one subject stands now: one per (endorser, subject),
+    so the same endorsement cannot be given twice (two requests at once collide in the event store
+    like two registrations of one slug do). Withdrawing it frees the pair for a new endorsement."""
+
+    class Started(Aggregate.Created):
+        endorser_id: UUID
+        subject_id: UUID
+        endorsement_id: UUID
+
+    class Renewed(Aggregate.Event):
+        endorsement_id: UUID
+
+        def apply(self, standing: StandingEndorsement) -> None:
+            standing.endorsement_id = self.endorsement_id
+
+    class Ended(Aggregate.Event):
+        endorsement_id: UUID
+
+        def apply(self, standing: StandingEndorsement) -> None:
+            standing.endorsement_id = None
+
+    @classmethod
+    def start(cls, *, endorser_id: UUID, subject_id: UUID, endorsement_id: UUID) -> StandingEndorsement:
+        return cls._create(cls.Started, id=standing_endorsement_id(endorser_id, subject_id),
+                           endorser_id=endorser_id, subject_id=subject_id, endorsement_id=endorsement_id)
+
+    def __init__(self, endorser_id: UUID, subject_id: UUID, endorsement_id: UUID) -> None:
+        self.endorser_id = endorser_id
+        self.subject_id = subject_id
+        self.endorsement_id: UUID | None = endorsement_id
+
+    def renew(self, endorsement_id: UUID, *, endorser: str, subject: str) -> None:
+        if self.endorsement_id is not None:
+            raise AlreadyExists(f"{endorser} already endorses {subject} (endorsement {self.endorsement_id}); "
+                                "withdraw it first to give a new one")
+        self.trigger_event(self.Renewed, endorsement_id=endorsement_id)
+
+    def end(self, endorsement_id: UUID) -> None:
+        if self.endorsement_id == endorsement_id:
+            self.trigger_event(self.Ended, endorsement_id=endorsement_id)

@@ -22,3 +22,18 @@ def did_claim_id(did: str) -> UUID:
 def endorsement_id(document_id: str) -> UUID:
     """Self-signed endorsements are identified by their document id, so a replay collides."""
     return uuid5(NAMESPACE, f"endorsement:{document_id}")
+
+
+def standing_endorsement_id(endorser_id: UUID, subject_id: UUID) -> UUID:
+    """One endorser's standing endorsement of one subject: a second one collides."""
+    return uuid5(NAMESPACE, f"standing-endorsement:{endorser_id}:{subject_id}")
+
+
+def submitted_credential_id(document_id: str) -> UUID:
+    """A credential its issuer signed and submitted, whose id is not a urn:uuid: a replay collides."""
+    return uuid5(NAMESPACE, f"credential:{document_id}")
+
+
+def imported_credential_id(credential_id: str) -> UUID:
+    """A credential brought in from another platform, by its own id: importing it again finds it."""
+    return uuid5(NAMESPACE, f"imported:{credential_id}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from eventsourcing.domain import Aggregate
 
@@ -13,6 +14,9 @@ from registry.domain.errors import AlreadyExists, DomainError, InvalidTransition
 from registry.domain.identity import issuer_id
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+# What kind of stakeholder an organisation is: the Breakthrough strategy counts endorsements by
+# stakeholder. None: not stated (organisations registered before kinds existed).
+ORGANISATION_KINDS = ("education", "employer", "government", "civil-society", "other")
 
 
 @dataclass
@@ -36,6 +40,19 @@ class SigningKey:
         return "active"
 
 
+def _profile_v2(state: dict) -> None:
+    """Registered and ProfileUpdated before version 2 said nothing of kind and image."""
+    state["kind"] = state["image"] = None
+
+
+def _profile_v3(state: dict) -> None:
+    """... nor, before version 3, of phone, address and other identifiers."""
+    state["phone"] = state["address"] = state["other_identifier"] = None
+
+
+PROFILE_FIELDS = ("name", "url", "email", "description", "kind", "image", "phone", "address", "other_identifier")
+
+
 class Issuer(Aggregate):
     """Events carry what happened and who did it (`actor`); the event's own timestamp is when the
     registry logged it, which is the time that counts for key history."""
@@ -49,6 +66,17 @@ class Issuer(Aggregate):
         url: str | None
         email: str | None
         description: str | None
+        # Version 2: the stakeholder kind and the URL of the organisation's image.
+        kind: str | None
+        image: str | None
+        # Version 3: what national profiles carry (OB Profile phone, address, otherIdentifier).
+        phone: str | None
+        address: dict[str, Any] | None
+        other_identifier: list[dict[str, Any]] | None
+
+        class_version = 3
+        upcast_v1_v2 = staticmethod(_profile_v2)
+        upcast_v2_v3 = staticmethod(_profile_v3)
 
     class ProfileUpdated(Aggregate.Event):
         actor: str
@@ -56,9 +84,18 @@ class Issuer(Aggregate):
         url: str | None
         email: str | None
         description: str | None
+        kind: str | None
+        image: str | None
+        phone: str | None
+        address: dict[str, Any] | None
+        other_identifier: list[dict[str, Any]] | None
+
+        class_version = 3
+        upcast_v1_v2 = staticmethod(_profile_v2)
+        upcast_v2_v3 = staticmethod(_profile_v3)
 
         def apply(self, issuer: Issuer) -> None:
-            for field in ("name", "url", "email", "description"):
+            for field in PROFILE_FIELDS:
                 if getattr(self, field) is not None:
                     setattr(issuer, field, getattr(self, field))
 
@@ -119,16 +156,28 @@ class Issuer(Aggregate):
         url: str | None = None,
         email: str | None = None,
         description: str | None = None,
+        kind: str | None = None,
+        image: str | None = None,
+        phone: str | None = None,
+        address: dict | None = None,
+        other_identifier: list[dict] | None = None,
     ) -> Issuer:
         cls.check_slug(slug)
         if not name.strip():
             raise DomainError("an issuer needs a non-empty name")
         if not did.startswith("did:"):
             raise DomainError(f"invalid DID {did!r}")
+        cls.check_kind(kind)
         return cls._create(
             cls.Registered, id=issuer_id(slug), slug=slug, name=name.strip(), did=did,
             hosted=hosted, actor=actor, url=url, email=email, description=description,
+            kind=kind, image=image, phone=phone, address=address, other_identifier=other_identifier,
         )
+
+    @staticmethod
+    def check_kind(kind: str | None) -> None:
+        if kind is not None and kind not in ORGANISATION_KINDS:
+            raise DomainError(f"unknown organisation kind {kind!r}: use one of {', '.join(ORGANISATION_KINDS)}")
 
     @staticmethod
     def check_slug(slug: str) -> None:
@@ -138,7 +187,9 @@ class Issuer(Aggregate):
             )
 
     def __init__(self, slug: str, name: str, did: str, hosted: bool, actor: str,
-                 url: str | None, email: str | None, description: str | None) -> None:
+                 url: str | None, email: str | None, description: str | None,
+                 kind: str | None = None, image: str | None = None, phone: str | None = None,
+                 address: dict | None = None, other_identifier: list[dict] | None = None) -> None:
         self.slug = slug
         self.name = name
         self.did = did
@@ -146,6 +197,11 @@ class Issuer(Aggregate):
         self.url = url
         self.email = email
         self.description = description
+        self.kind = kind
+        self.image = image
+        self.phone = phone
+        self.address = address
+        self.other_identifier = other_identifier
         self.registered_by = actor
         self.keys: list[SigningKey] = []
         self.deactivated_at: datetime | None = None
@@ -154,12 +210,16 @@ class Issuer(Aggregate):
     # --- profile -------------------------------------------------------------------------------
 
     def update_profile(self, *, actor: str, name: str | None = None, url: str | None = None,
-                       email: str | None = None, description: str | None = None) -> None:
+                       email: str | None = None, description: str | None = None,
+                       kind: str | None = None, image: str | None = None, phone: str | None = None,
+                       address: dict | None = None, other_identifier: list[dict] | None = None) -> None:
         self._require_active()
         if name is not None and not name.strip():
             raise DomainError("an issuer needs a non-empty name")
+        self.check_kind(kind)
         self.trigger_event(self.ProfileUpdated, actor=actor, name=name, url=url, email=email,
-                           description=description)
+                           description=description, kind=kind, image=image, phone=phone, address=address,
+                           other_identifier=other_identifier)
 
     def deactivate(self, *, reason: str, actor: str) -> None:
         self._require_active()

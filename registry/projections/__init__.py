@@ -5,7 +5,9 @@ owns its tables: their layout (DDL and version), how events become rows, and the
 from registry.projections.credentials import EXPIRED, NOT_ISSUED, CredentialStatus
 from registry.projections.directory import AchievementView, IssuerView
 from registry.projections.endorsements import EndorsementView
+from registry.projections.imports import ImportView
 from registry.projections.issuer_keys import KeyState
+from registry.projections.kpis import Kpis
 from registry.projections.queries import CredentialRecord, EventRecord, Page, Queries
 from registry.projections.read_model import PROJECTIONS, ReadModel
 from registry.projections.runner import ProjectionStatus, ReadStoreError, Runner
@@ -14,6 +16,6 @@ from registry.projections.trust_anchors import AnchorView
 
 __all__ = [
     "EXPIRED", "NOT_ISSUED", "PROJECTIONS", "AchievementView", "AnchorView", "CredentialRecord", "CredentialStatus",
-    "EndorsementView", "EventRecord", "Hop", "IssuerView", "KeyState", "Page", "ProjectionStatus",
+    "EndorsementView", "EventRecord", "Hop", "ImportView", "IssuerView", "KeyState", "Kpis", "Page", "ProjectionStatus",
     "Queries", "ReadModel", "ReadStoreError", "Runner",
 ]

@@ -79,7 +79,7 @@ class EndorsementView(msgspec.Struct, frozen=True):
     subject_iri: str
     subject_issuer_id: str  # the organisation the subject belongs to
     subject_issuer: str  # its slug
-    subject_name: str | None  # the organisation's or achievement's name; None for a credential
+    subject_name: str | None  # the organisation's or achievement's name; a credential's achievement's
     comment: str
     custodial: bool
     given_at: str
@@ -87,15 +87,20 @@ class EndorsementView(msgspec.Struct, frozen=True):
     withdrawn_reason: str | None
     standing: bool  # at the instant asked about (now when none was)
     position: int
+    # The achievement the subject is or was awarded (for a link); None for an organisation.
+    subject_achievement_id: str | None = None
 
 
 _SELECT = (
     "SELECT e.id, e.endorser_id, i.slug, i.name, i.did, e.subject_kind, e.subject_id, e.subject_iri,"
     " e.subject_issuer_id, s.slug, COALESCE(a.name, CASE WHEN e.subject_kind = 'issuer' THEN s.name END),"
-    " e.comment, e.custodial, e.given_at, e.withdrawn_at, e.withdrawn_reason, e.position"
+    " e.comment, e.custodial, e.given_at, e.withdrawn_at, e.withdrawn_reason, e.position, a.id"
     " FROM endorsements e JOIN issuers i ON i.id = e.endorser_id"
     " JOIN issuers s ON s.id = e.subject_issuer_id"
-    " LEFT JOIN achievements a ON a.id = e.subject_id AND e.subject_kind = 'achievement'"
+    # A credential is named by what it awards: its achievement, through its status row.
+    " LEFT JOIN credential_status c ON c.credential_id = e.subject_id AND e.subject_kind = 'credential'"
+    " LEFT JOIN achievements a ON a.id = CASE WHEN e.subject_kind = 'achievement' THEN e.subject_id"
+    " ELSE c.achievement_id END"
 )
 FILTERS = ("endorser_id", "subject_id", "subject_issuer_id")
 
@@ -121,7 +126,7 @@ def endorsements(db: Database, where: dict[str, str], *, at: datetime | None = N
         sql += " LIMIT ?"
         params.append(limit)
     return [EndorsementView(*row[:12], bool(row[12]), *row[13:16],
-                            asked is not None or row[14] is None, row[16])
+                            asked is not None or row[14] is None, row[16], row[17])
             for row in db.query(sql, params)]
 
 

@@ -22,11 +22,15 @@ import msgspec
 from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer, NotFound
 from registry.errors import InputError, Unavailable
 from registry.log.service import TransparencyLog
-from registry.network import Fetcher
-from registry.projections import credentials, directory, endorsements, issuer_keys, trust, trust_anchors
+from registry import badges
+from registry.images import ImageStore, StoredImage
+from registry.network import Fetcher, FetchError
+from registry.projections import credentials, directory, endorsements, imports, issuer_keys, trust, trust_anchors
+from registry.projections import kpis as kpi_tables
 from registry.projections.credentials import CredentialStatus
 from registry.projections.directory import AchievementView, IssuerView
 from registry.projections.endorsements import EndorsementView
+from registry.projections.imports import ImportView
 from registry.projections.issuer_keys import KeyState
 from registry.projections.read_model import ReadModel
 from registry.projections.runner import ProjectionStatus
@@ -54,6 +58,7 @@ class CredentialRecord(msgspec.Struct, frozen=True):
     status: str
     reason: str | None
     document: str
+    caused_by: str | None = None  # the credential whose award completed this automatic pathway
 
 
 class EventRecord(msgspec.Struct, frozen=True):
@@ -102,18 +107,25 @@ _MONTHLY = (
 FIGURES = tuple(name for name, _ in _MONTHLY)
 # The event log page: at most this many events read per request, in batches.
 LOG_PAGE, LOG_SCAN_BUDGET, LOG_BATCH = 50, 2000, 250
+# What a credential to import may be served as, and how large (a baked image included).
+CREDENTIAL_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json", "application/vc+jwt",
+                    "application/jwt", "text/plain", "image/png", "image/svg+xml")
+CREDENTIAL_BYTES = 1024 * 1024
 
 
 class Queries:
     def __init__(self, read_model: ReadModel, config: Config, clock: Callable[[], datetime],
-                 fetcher: Fetcher, log: TransparencyLog) -> None:
+                 fetcher: Fetcher, log: TransparencyLog, images: ImageStore | None = None) -> None:
         self.read_model = read_model
+        self.images = images  # the image store (registry.images): achievement and organisation images
         self.log = log  # the transparency log: checkpoints, proofs, tiles, receipts
         read_model.covered_at = log.covered_at
         self.store = read_model.store
         self.db = read_model.db
         self.config = config
         self._verifier = Verifier(self.store, self.db, config, clock, fetcher, self._passed_over, log)
+        self.clock = clock
+        self._kpis: dict[tuple, tuple[int, kpi_tables.Kpis]] = {}  # kept until the log grows
         self._figures: tuple[int, Figures] | None = None
         self._figures_lock = threading.Lock()
 
@@ -209,7 +221,8 @@ class Queries:
         found = self.issuer(issuer)
         return {"@context": list(contexts.OB_CONTEXTS),
                 **openbadges.profile(found.did, found.name, url=found.url, email=found.email,
-                                     description=found.description)}
+                                     description=found.description, image=found.image, phone=found.phone,
+                                     address=found.address, other_identifier=found.other_identifier)}
 
     # --- achievements -------------------------------------------------------------------------------
 
@@ -225,6 +238,12 @@ class Queries:
         limit = _limit(limit)
         found = directory.achievements_after(self.db, _after(after), limit + 1, owner)
         return _page(found, limit, lambda a: a.position)
+
+    def automatic_pathways_requiring(self, achievement_id: str) -> list[str]:
+        """Automatic pathways an award of `achievement_id` may complete (candidates: the write side
+        checks each against what the recipient holds)."""
+        self.fresh()
+        return directory.automatic_pathways_requiring(self.db, str(achievement_id))
 
     def achievement_document(self, ref: str, version: int | None = None) -> dict:
         """One version (the latest when None) of an achievement as published, with its @context."""
@@ -267,7 +286,27 @@ class Queries:
         event = self.store.created(UUID(found.credential_id))
         if not isinstance(event, Credential.Issued):
             raise NotFound(f"no credential {found.credential_id}")
-        return CredentialRecord(found.credential_id, found.status, found.reason, event.document)
+        return CredentialRecord(found.credential_id, found.status, found.reason, event.document,
+                                None if event.caused_by is None else str(event.caused_by))
+
+    def image(self, sha256: str) -> StoredImage:
+        """A stored image by its SHA-256 (lowercase hex)."""
+        found = self.images.get(sha256) if self.images is not None and len(sha256) == 64 else None
+        if found is None:
+            raise NotFound(f"no image {sha256[:80]}")
+        return found
+
+    def image_at(self, url: str | None) -> StoredImage | None:
+        """The image this registry serves at `url` (an achievement's or organisation's), else None."""
+        named = self.config.image_of(url)
+        return None if named is None or self.images is None else self.images.get(named[0])
+
+    def baked(self, ref: str, kind: str) -> tuple[str, bytes]:
+        """(credential id, its badge image with the signed credential baked in): "png" or "svg"
+        (OB 3.0 section 5.3). Badge images are parsed once (registry.vc.baking keeps them)."""
+        found = self.credential(ref)
+        lookup = self.images.get if self.images is not None else (lambda sha: None)
+        return found.id, badges.baked(found.document, kind, self.config, lookup)
 
     def affected(self, issuer: str, key: str | None = None) -> list[credentials.Affected]:
         """The organisation's credentials that a key compromise invalidates (logged at or after
@@ -371,6 +410,41 @@ class Queries:
         self.fresh()
         return directory.issuer_by(self.db, "did", did)
 
+    # --- credentials brought in from other platforms ------------------------------------------------
+
+    def imported(self, ref: str) -> ImportView:
+        """An imported credential by the registry's id for it or the credential's own id."""
+        self.fresh()
+        found = imports.by_id(self.db, ref)
+        if found is None:
+            raise NotFound(f"no imported credential {ref}")
+        return found
+
+    def fetch_credential(self, url: str, documents: Mapping[str, bytes | dict] | None = None) -> bytes:
+        """A credential at a URL, to import it: JSON(-LD), a VC-JWT or a baked PNG/SVG, fetched by the
+        one network client under its policy (https, public addresses, size and time bounds), or
+        taken from `documents` when given there."""
+        if documents and url in documents:
+            given = documents[url]
+            return given if isinstance(given, bytes) else json.dumps(given).encode()
+        try:
+            return self._verifier.fetcher.raw(url, "the credential", kinds=CREDENTIAL_TYPES, max_bytes=CREDENTIAL_BYTES)
+        except FetchError as exc:
+            raise InputError("url", str(exc)) from None
+
+    def imported_original(self, ref: str) -> str:
+        """The imported document exactly as it came (a VC-JWT: its compact JWS)."""
+        found = self.imported(ref)
+        event = self.store.created(UUID(found.id))
+        return event.original
+
+    def imports(self, *, issuer: str | None = None, after: str | None = None, limit: int = 50) -> Page[ImportView]:
+        """Imported credentials in the order they were imported (of one organisation, if given)."""
+        self.fresh()
+        owner = None if issuer is None else self._issuer(issuer).id
+        limit = _limit(limit)
+        return _page(imports.after(self.db, _after(after), limit + 1, owner), limit, lambda i: i.position)
+
     # --- the event log ------------------------------------------------------------------------------------
 
     def events(self, *, after: int = 0, limit: int = 100) -> list[EventRecord]:
@@ -424,7 +498,8 @@ class Queries:
     def _owners(self, events: list[tuple[Any, Any]]) -> dict[int, str]:
         """notification position -> the id of the organisation an event concerns: named in the
         event, or the owner of its aggregate (an achievement's or credential's issuer, an
-        endorsement's endorser) from the read models."""
+        endorsement's endorser, also of the standing endorsement it renews or ends) from the read
+        models."""
         found: dict[int, str] = {}
         unknown: dict[int, set[str]] = {}
         for notification, event in events:
@@ -436,7 +511,8 @@ class Queries:
                 found[notification.id] = str(direct)
             else:
                 unknown[notification.id] = {str(ref) for ref in
-                                            (event.originator_id, getattr(event, "credential_id", None)) if ref}
+                                            (event.originator_id, getattr(event, "credential_id", None),
+                                             getattr(event, "endorsement_id", None)) if ref}
         refs = set().union(*unknown.values()) if unknown else set()
         if refs:
             owned = {**directory.achievement_issuers(self.db, refs), **credentials.issuers_of(self.db, refs),
@@ -445,6 +521,37 @@ class Queries:
                 owner = next((owned[i] for i in sorted(ids) if i in owned), None)
                 if owner is not None:
                     found[position] = owner
+        return found
+
+    # --- KPIs for programme managers ------------------------------------------------------------------------
+
+    def kpis(self, *, issuer: str | None = None, achievement: str | None = None,
+             months: int = kpi_tables.DEFAULT_MONTHS) -> kpi_tables.Kpis:
+        """Issued per month (the last `months` months, zeros included), revocation and suspension
+        rates, the time to complete pathways, and endorsements received by the endorser's kind: of
+        one achievement, one organisation (slug, id or DID), or the whole registry."""
+        if not 1 <= months <= kpi_tables.MAX_MONTHS:
+            raise InputError("months", f"1 to {kpi_tables.MAX_MONTHS} months, not {months}")
+        now = self.clock()
+        asked = (issuer, achievement, months, kpi_tables.window(now, 1)[0])
+        position = self.store.max_position()
+        kept = self._kpis.get(asked)
+        if kept is not None and kept[0] == position:
+            return kept[1]
+        self.fresh()
+        found_issuer = found_achievement = None
+        if achievement is not None:
+            found_achievement = self._achievement(achievement)
+            scope, key = "achievement", found_achievement.id
+        elif issuer is not None:
+            found_issuer = self._issuer(issuer)
+            scope, key = "issuer", found_issuer.id
+        else:
+            scope, key = "registry", None
+        found = kpi_tables.kpis(self.db, scope, key, now, months, found_issuer, found_achievement)
+        if len(self._kpis) >= kpi_tables.KEPT_ANSWERS:
+            self._kpis.clear()
+        self._kpis[asked] = (position, found)
         return found
 
     # --- the read models ------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from __future__ import annotations
 from registry.projections.credentials import COLUMNS, CREDENTIALS, CredentialStatus, status_from_row
 from registry.projections.directory import DIRECTORY
 from registry.projections.endorsements import ENDORSEMENTS
+from registry.projections.imports import IMPORTS
 from registry.projections.issuer_keys import ISSUER_KEYS
+from registry.projections.kpis import KPIS
 from registry.projections.runner import BATCH_SIZE, Runner
 from registry.projections.runner import TABLES as RUNNER_TABLES
 from registry.projections.trust_anchors import TRUST_ANCHORS
@@ -20,7 +22,7 @@ from registry.store import Database, EventStore
 from registry.store.database import SQLiteDatabase
 
 # The directory first: the others' reads name organisations through it.
-PROJECTIONS = (DIRECTORY, CREDENTIALS, ENDORSEMENTS, ISSUER_KEYS, TRUST_ANCHORS)
+PROJECTIONS = (DIRECTORY, CREDENTIALS, ENDORSEMENTS, ISSUER_KEYS, TRUST_ANCHORS, KPIS, IMPORTS)
 
 
 class ReadModel:

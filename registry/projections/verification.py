@@ -22,7 +22,7 @@ import msgspec
 
 from registry.domain import Credential, Endorsement
 from registry.domain.credential import ACTIVE
-from registry.domain.identity import endorsement_id
+from registry.domain.identity import endorsement_id, submitted_credential_id
 from registry.domain.status_list import LIST_SIZE, REVOCATION
 from registry.log import tree
 from registry.projections import credentials, directory, endorsements, issuer_keys, trust, trust_anchors
@@ -77,6 +77,12 @@ class Verifier:
             log_check, checkpointed_at = Check("log", "skip", "not logged by this registry", code="log.not-logged"), None
         else:
             log_check, checkpointed_at = self._log_check(event.originator_id)
+            if status is not None and status.outcome == "pass" and self._names_a_foreign_list(document):
+                # Logged here, and its issuer (signing for itself) keeps its own list too: the
+                # registry's record and that list must both say it stands.
+                own = self._status(document, issuer, knowledge, fetcher, resolve, now)
+                if own is not None and own.outcome not in ("pass", "warn"):
+                    status = own
         report = verification.verify(document, now=now, issuer=knowledge, resolve=resolve,
                                      logged_at=logged_at, checkpointed_at=checkpointed_at, status=status, jws=jws,
                                      resolve_jwk=resolve.public_key, assertion_keys=resolve.assertion_keys)
@@ -116,7 +122,7 @@ class Verifier:
             return None, None
         # Endorsements partners signed are logged under an id derived from theirs, what the registry
         # signed under its urn:uuid: ask first where the document's type says it will be.
-        lookups = [lambda: endorsement_id(doc_id)]
+        lookups = [lambda: endorsement_id(doc_id), lambda: submitted_credential_id(doc_id)]
         if doc_id.startswith("urn:uuid:"):
             lookups.append(lambda: UUID(doc_id[len("urn:uuid:"):]))
         types = document.get("type")
@@ -199,6 +205,14 @@ class Verifier:
         except status_list.StatusUnavailable as exc:
             return Check("status", "indeterminate", f"status unknown: {exc}", code="status.unknown")
         return _with_notes(ok, reason, entry.notes)
+
+    def _names_a_foreign_list(self, document: dict) -> bool:
+        """Whether the credential's status entry is a list this registry does not publish."""
+        try:
+            entry = status_list.status_entry(document)
+        except status_list.StatusListError:
+            return True  # malformed: _status says so
+        return entry is not None and self.config.status_list_of(entry.url) is None
 
     def _own_list_status(self, entry: status_list.StatusEntry, issuer: IssuerView | None) -> tuple[bool, str]:
         """A list this registry publishes is made from the credentials projection's revoked

@@ -180,6 +180,9 @@ def profile(
     email: str | None = None,
     description: str | None = None,
     image: str | dict | None = None,
+    phone: str | None = None,
+    address: dict | None = None,
+    other_identifier: list[dict] | None = None,
 ) -> dict:
     """An OB `Profile` (an issuer, endorser or achievement creator), to be embedded in documents."""
     return _without_none(
@@ -187,9 +190,12 @@ def profile(
         type=["Profile"],
         name=_required_text(name, "profile name"),
         url=url,
-        email=email,
+        phone=phone,
         description=description,
         image=_image(image),
+        email=email,
+        address=None if address is None else {"type": ["Address"], **address},
+        otherIdentifier=None if not other_identifier else [{"type": "IdentifierEntry", **i} for i in other_identifier],
     )
 
 

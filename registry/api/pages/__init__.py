@@ -17,6 +17,7 @@ from registry.api.pages.controllers import (
     network_page,
     root,
 )
+from registry.api.pages.kpis import HANDLERS as KPI_PAGES
 from registry.api.pages.rendering import ERROR_PAGES, PREFIX, STATIC, template_config
 from registry.api.pages.verify import verify_form, verify_submitted
 
@@ -30,5 +31,5 @@ def pages_router() -> Router:
     return Router(
         path="/", include_in_schema=False, exception_handlers=ERROR_PAGES,
         route_handlers=[root, home, issuer_page, achievement_page, network_page, events_page, audit_page,
-                        verify_form, verify_submitted, static],
+                        verify_form, verify_submitted, *KPI_PAGES, static],
     )

@@ -10,13 +10,14 @@ from datetime import datetime
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic
 
-from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer
+from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer, StandingEndorsement
 from registry.domain.recipient import Recipient
 from registry.domain.status_list import StatusListSlot
 from registry.domain.trust import TrustAnchors
 from registry.projections import Queries
 
-AGGREGATES = (Issuer, DidClaim, Achievement, Credential, Endorsement, Recipient, StatusListSlot, TrustAnchors)
+AGGREGATES = (Issuer, DidClaim, Achievement, Credential, Endorsement, StandingEndorsement, Recipient, StatusListSlot,
+              TrustAnchors)
 # Attributes shown in the details column, in this order. Documents are left out (they are the
 # signed JSON, public at their own URLs); recipients are shown only as stored: a DID or a hash.
 DETAILS = ("slug", "name", "did", "reason", "comment", "subject_kind", "verification_method",
@@ -77,6 +78,8 @@ def _concerning(entry, prefix: str) -> tuple[str, str | None]:
         return entry.achievement, f"{prefix}/achievements/{originator}"
     if isinstance(event, (Issuer.Event, DidClaim.Claimed)) and entry.owner:
         return entry.owner, f"{prefix}/issuers/{entry.owner}"
+    if isinstance(event, Credential.Event) and entry.owner:  # the credential's own page
+        return f"{entry.owner} \u00b7 {originator[:8]}", f"/credentials/{originator}"
     if entry.owner:  # a credential, an endorsement, a status-list entry: name its organisation
         return f"{entry.owner} \u00b7 {originator[:8]}", f"{prefix}/issuers/{entry.owner}"
     return originator, None

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -35,7 +36,19 @@ def template_config() -> TemplateConfig:
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
+    environment.filters["did"] = did
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
+
+
+def did(value: object) -> Markup:
+    """A DID (or a key: DID#fragment) as a person reads it, in code: a did:web's host is
+    percent-encoded (did:web:localhost%3A8000), which reads as did:web:localhost:8000. The exact
+    DID, the one to copy, stays in the title and in data-did. Anything else is shown as it is."""
+    text = str(value)
+    readable = unquote(text) if text.startswith("did:web:") else text
+    if readable == text:
+        return Markup('<code class="id">{}</code>').format(text)
+    return Markup('<code class="id did" title="{0}" data-did="{0}">{1}</code>').format(text, readable)
 
 
 class PageInputError(ValueError):

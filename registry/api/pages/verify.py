@@ -13,7 +13,10 @@ from registry.api.pages.i18n import Translator
 from registry.api.pages.rendering import PREFIX, language_of, page
 from registry.commands import MAX_DOCUMENT_BYTES
 from registry.projections import Queries
-from registry.vc import json_text, vc_jwt
+from registry.vc import baking, json_text, vc_jwt
+
+# A baked image is larger than the credential it carries: an image of up to 512 KiB and the document.
+MAX_UPLOAD_BYTES = 512 * 1024 + MAX_DOCUMENT_BYTES
 
 
 @get(f"{PREFIX}/verify", sync_to_thread=False, include_in_schema=False)
@@ -21,7 +24,7 @@ def verify_form(request: Request) -> Template:
     return page(request, "verify.html", current="verify", report=None, problem=None, pasted="", recipient="")
 
 
-@post(f"{PREFIX}/verify", status_code=200, include_in_schema=False)
+@post(f"{PREFIX}/verify", status_code=200, include_in_schema=False, request_max_body_size=MAX_UPLOAD_BYTES + 64 * 1024)
 async def verify_submitted(request: Request, queries: NamedDependency[Queries]) -> Template:
     translate = Translator(language_of(request))
     form = await request.form()
@@ -32,11 +35,19 @@ async def verify_submitted(request: Request, queries: NamedDependency[Queries]) 
     recipient = recipient.strip()[:320] if isinstance(recipient, str) and recipient.strip() else None
     text, problem = pasted, None
     if isinstance(upload, UploadFile) and upload.filename:
-        raw = await upload.read(MAX_DOCUMENT_BYTES + 1)
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            problem = translate("verify_not_utf8")
+        raw = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(raw) > MAX_UPLOAD_BYTES:
+            problem = translate("verify_too_large", limit=MAX_UPLOAD_BYTES // 1024)
+        elif baking.kind_of(raw) is not None:  # a baked badge (OB 3.0 5.3): the credential inside it
+            try:
+                text = baking.unbake(raw).text
+            except baking.BakingError as exc:
+                problem = translate("verify_baked_problem", error=str(exc))
+        else:
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                problem = translate("verify_not_utf8")
     document = None
     if problem is None:
         document, problem = parse(text, translate)
