@@ -12,6 +12,9 @@ import pytest
 
 from registry.cli import main
 
+# The owner creates the tables here (`registry init`): the database starts empty.
+pytestmark = pytest.mark.empty_postgres
+
 
 def run(monkeypatch, capsys, env: dict[str, str], *argv: str) -> tuple[int, str, str]:
     for key, value in env.items():
