@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from registry.commands.achievements import AchievementCommands
-from registry.commands.credentials import MAX_BATCH, MAX_BATCH_BYTES, Award, CredentialCommands, parse_batch_csv
+from registry.commands.batch_file import parse_batch_csv
+from registry.commands.credentials import MAX_BATCH, MAX_BATCH_BYTES, Award, CredentialCommands
 from registry.commands.custody import CustodyError, KeyCustody
 from registry.commands.endorsements import MAX_DOCUMENT_BYTES, EndorsementCommands
 from registry.commands.images import ImageCommands, StoredImageOut

@@ -1,12 +1,11 @@
-"""Commands about issued badges: issue (one, or a batch in one transaction), suspend, reinstate,
-revoke. Recipients given by e-mail appear in credentials only as salted hashes."""
+"""Commands about issued badges: issue (one, or a batch in one transaction; by score on a ladder;
+completed automatic pathways awarded with them), re-issue, submit (signed by an organisation with
+its own key), suspend, reinstate, revoke. Recipients given by e-mail appear in credentials only as
+salted hashes. The batch file's format is registry.commands.batch_file's."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,7 +26,6 @@ from registry.vc import identity, jsonld, openbadges, proofs, schema
 from registry.vc.errors import DocumentError
 from registry.vc.openbadges import document_text, xsd_datetime
 
-BATCH_COLUMNS = ("recipient", "achievement", "result", "valid_until", "evidence", "score", "valid_from")
 # An automatic award may complete another pathway in turn; pathways nest only this deep.
 MAX_PATHWAY_DEPTH = 8
 # validFrom given with an award: old badges brought in, or one valid from the start of a course.
@@ -457,57 +455,3 @@ def _same_subject(credential: Credential) -> dict:
     """The credentialSubject's identification (id or identifier) of an issued credential."""
     subject = json.loads(credential.document)["credentialSubject"]
     return {k: subject[k] for k in ("id", "identifier") if k in subject}
-
-
-def parse_batch_csv(text: str) -> list[Award]:
-    """Rows of `recipient,achievement[,result,valid_until,evidence,score,valid_from]` under a header row, separated
-    by commas, semicolons (a spreadsheet's CSV where the comma is the decimal sign) or tabs, as the
-    header shows; a UTF-8 byte order mark before it is ignored."""
-    text = text.removeprefix("\ufeff")
-    reader = csv.DictReader(io.StringIO(text), delimiter=_batch_separator(text))
-    if reader.fieldnames is None:
-        raise DocumentError("the batch file is empty")
-    header = [h.strip() for h in reader.fieldnames]
-    missing = {"recipient", "achievement"} - set(header)
-    unknown = set(header) - set(BATCH_COLUMNS)
-    if missing or unknown:
-        raise DocumentError(
-            f"batch header must have recipient,achievement and optionally result,valid_until,evidence,score,valid_from; "
-            f"missing {sorted(missing)}, unknown {sorted(unknown)}"
-        )
-    awards = []
-    for row_number, raw in enumerate(reader, start=2):
-        # DictReader files surplus values under the key None and fills missing ones with None:
-        # either means the row does not match the header (an unquoted comma in a result, say).
-        if None in raw or any(v is None for v in raw.values()):
-            raise DocumentError(f"row {row_number}: wrong number of columns ({len(header)} expected, as in the header)")
-        row = {k.strip(): v.strip() for k, v in raw.items()}
-        if not row["recipient"] or not row["achievement"]:
-            raise DocumentError(f"row {row_number}: recipient and achievement are required")
-        valid_until = valid_from = None
-        if row.get("valid_until"):
-            valid_until = openbadges.parse_datetimez(row["valid_until"], f"row {row_number}: valid_until")
-        if row.get("valid_from"):
-            valid_from = openbadges.parse_datetimez(row["valid_from"], f"row {row_number}: valid_from")
-        awards.append(Award(row["recipient"], row["achievement"], row.get("result") or None,
-                            valid_until, row.get("evidence") or None, row.get("score") or None, valid_from))
-    return awards
-
-
-BATCH_SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
-
-
-def _batch_separator(text: str) -> str:
-    """The separator the header line is written with: its one of `,`, `;` and tab (the
-    column names hold none of them). Two of them in the header is a file no rule reads for sure."""
-    header = text.split("\n", 1)[0].rstrip("\r")
-    unquoted = re.sub(r'"[^"]*"', "", header)
-    found = [name for separator, name in BATCH_SEPARATORS.items() if separator in unquoted]
-    if len(found) > 1:
-        raise DocumentError(f"the batch header mixes separators ({' and '.join(found)}): "
-                            "separate its columns with commas, semicolons or tabs, one of them throughout")
-    try:
-        # Only the separator: quoting stays the standard one (a doubled quote inside quotes).
-        return csv.Sniffer().sniff(header, delimiters="".join(BATCH_SEPARATORS)).delimiter
-    except csv.Error:  # one column, or an empty header: the header check says what is missing
-        return ","

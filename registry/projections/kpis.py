@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 
 from registry.domain import Achievement, Credential, Endorsement, Issuer
-from registry.domain import issuer as issuer_module
+from registry.domain.issuer import ORGANISATION_KINDS
 from registry.domain.credential import ACTIVE, REVOKED, SUSPENDED
 from registry.projections.endorsements import subject_issuer
 from registry.projections.projection import Projection, moment, text
@@ -34,9 +34,7 @@ from registry.store import Database
 
 ALL = "*"  # the subject key of the registry as a whole
 NOT_STATED = "not-stated"
-# The vocabulary of organisation kinds, from the domain once it has one.
-KINDS: tuple[str, ...] = tuple(getattr(issuer_module, "ORGANISATION_KINDS",
-                                       ("education", "employer", "government", "civil-society", "other")))
+KINDS: tuple[str, ...] = ORGANISATION_KINDS
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 DEFAULT_MONTHS, MAX_MONTHS = 12, 36
 KEPT_ANSWERS = 256  # answers Queries keeps, each until the log grows
