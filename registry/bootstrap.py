@@ -12,6 +12,7 @@ from registry.access import TABLES as ACCESS_TABLES
 from registry.access import Access
 from registry.commands import Commands, StatusListSlots, utc_now
 from registry.commands.achievements import AchievementCommands
+from registry.commands.contexts import ContextCommands
 from registry.commands.credentials import CredentialCommands
 from registry.commands.custody import KeyCustody
 from registry.commands.endorsements import EndorsementCommands
@@ -40,6 +41,7 @@ from registry.store import (
     open_database,
     require_owner,
 )
+from registry.vc import contexts
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Registry:
         if self.closed:
             return
         self.closed = True
+        contexts.remove_source(self.queries.pinned_context)
         self.queries.close()
         if self.queries.images is not None:
             self.queries.images.close()
@@ -116,6 +119,11 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         store.after_commit.append(log.after_write)
         queries = Queries(read_model, settings.config, clock,
                           Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache), log, images)
+        # The operator's extension contexts, pinned before any document is read or signed: those
+        # the read model holds now (a restart); any registered since, by this or another process,
+        # are found through the source added below the first time a document names them.
+        for known in queries.extension_contexts(catch_up=False):
+            contexts.register(known.url, known.document.encode("utf-8"), known.sha256)
         main = open_database(settings.store)
         opened.append(main)
         side = open_database(settings.store, side="limits") if settings.store.database == "sqlite" else None
@@ -131,18 +139,22 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         for part in reversed(opened):  # nothing half-built stays connected
             part.close()
         raise
+    contexts.add_source(queries.pinned_context)
     records = Records(store, settings.config)
+    achievements = AchievementCommands(records, settings.config)
+    credentials = CredentialCommands(records, custody, settings.config, StatusListSlots(store, settings.config),
+                                     clock, pathways=queries.automatic_pathways_requiring)
     commands = Commands(
         issuers=IssuerCommands(records, custody, settings.config),
-        achievements=AchievementCommands(records, settings.config),
-        credentials=CredentialCommands(records, custody, settings.config,
-                                       StatusListSlots(store, settings.config), clock,
-                                       pathways=queries.automatic_pathways_requiring),
+        achievements=achievements,
+        credentials=credentials,
         endorsements=EndorsementCommands(records, custody, settings.config, clock),
         trust=TrustCommands(records),
         status_lists=StatusListCommands(records, custody, settings.config, queries, clock),
         images=ImageCommands(images, settings.config),
-        imports=ImportCommands(records, queries.verify),
+        imports=ImportCommands(records, queries.verify, queries.verify_ob2, queries.fetch_document,
+                               achievements, credentials),
+        contexts=ContextCommands(records),
     )
     return Registry(commands, queries, access, settings, store)
 

@@ -22,9 +22,11 @@ import ipaddress
 import json
 import re
 import socket
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -51,6 +53,15 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d{1,10})\s*(?:,|$)", re.IGNORE
 
 class FetchError(Exception):
     """A document could not be had; the message says why, in one line."""
+
+
+class FetchGone(FetchError):
+    """The server answered 410 Gone (for an OB 2.0 hosted assertion: revoked), with the JSON body
+    it sent, if any."""
+
+    def __init__(self, reason: str, document: Any = None) -> None:
+        super().__init__(reason)
+        self.document = document
 
 
 @dataclass(frozen=True)
@@ -149,7 +160,7 @@ class Fetcher:
             if etag:
                 headers["If-None-Match"] = etag
             try:
-                with httpx.Client(timeout=httpx.Timeout(READ_SECONDS, connect=CONNECT_SECONDS),
+                with httpx.Client(timeout=httpx.Timeout(READ_SECONDS, connect=CONNECT_SECONDS), verify=_tls(),
                                   follow_redirects=False, trust_env=False) as client, \
                         client.stream("GET", target.connect_url, headers=headers,
                                       extensions={"sni_hostname": target.host}) as response:
@@ -161,6 +172,8 @@ class Fetcher:
                         continue
                     if response.status_code == 304 and etag:
                         return None, etag, _lifetime(response.headers)
+                    if response.status_code == 410:
+                        raise FetchGone(f"{what}: {current} answered HTTP 410 Gone", _gone_body(response))
                     if response.status_code != 200:
                         raise FetchError(f"{what}: {current} answered HTTP {response.status_code}")
                     kind = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -229,6 +242,13 @@ class _Target:
     connect_url: str
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context (the CA bundle, certificate checks on) for every request: building it loads
+    the CA bundle, about 55 ms, which a new client per request would otherwise pay each time."""
+    return httpx.create_ssl_context()
+
+
 def insecure_hosts(value: str | None) -> frozenset[str]:
     """REGISTRY_INSECURE_HOSTS: comma-separated host:port."""
     hosts = set()
@@ -240,6 +260,19 @@ def insecure_hosts(value: str | None) -> frozenset[str]:
                 raise ValueError(f"{item!r} is not host:port")
             hosts.add(item)
     return frozenset(hosts)
+
+
+def _gone_body(response: httpx.Response) -> Any:
+    """The JSON a 410 answer may carry (a revocationReason), read up to 64 KiB; None otherwise."""
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > 65536:
+                return None
+        return json.loads(body)
+    except (httpx.HTTPError, ValueError, RecursionError):
+        return None
 
 
 def _parse(body: bytes, what: str) -> Any:

@@ -88,9 +88,11 @@ def test_malformed_pngs_are_one_line_refusals(damage, reason):
 def test_a_png_without_a_credential_says_so():
     with pytest.raises(BakingError, match="holds no credential"):
         unbake(tiny_png())
+    # What Open Badges 2.0 baked (keyword 'openbadges') is read, and marked as 2.0.
     legacy = write_png([*png_chunks(tiny_png())[:-1], baking.itxt(b"openbadges", "{}"), Chunk(b"IEND", b"")])
+    assert (unbake(legacy).text, unbake(legacy).version) == ("{}", "2.0")
     with pytest.raises(BakingError, match="Open Badges 2.0"):
-        unbake(legacy)
+        baking.unbake_png(legacy)
 
 
 def test_a_compressed_credential_chunk_is_refused():

@@ -107,8 +107,9 @@ def test_a_vc_jwt_and_a_baked_png_are_imported(registry):
 @pytest.mark.parametrize("data, message", [
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "PNG"),
     (json.dumps({"@context": "https://w3id.org/openbadges/v2", "type": "Assertion", "id": "https://x.example/a"}),
-     "Open Badges 2.0 assertion: only OB 3.0"),
-    ("[1, 2]", "expected a credential (a JSON object)"),
+     "the assertion declares no verification type (HostedBadge or SignedBadge)"),
+    ("[1, 2]", "bad[0]: a badge is an object, a JWS or a URL, got int"),
+    ("true", "expected a credential (a JSON object)"),
     ("eyJhbGciOiJub25lIn0.eyJ2YyI6IHt9fQ.", "a JWS without a signature (alg none"),
     ('{"a": 1, "a": 2}', "twice"),
     (b"\xff\xfe{}", "neither UTF-8 text nor a baked PNG or SVG"),
@@ -178,11 +179,16 @@ def test_an_organisations_page_lists_what_it_imported(registry):
     key = ed25519.Ed25519PrivateKey.generate()
     issuer = did.did_key(key.public_key().public_bytes_raw())
     registry.commands.issuers.register(slug="uni", name="Example University", did=issuer, actor=OPERATOR)
-    # Signed after it registered: the registry knows its key from then on (an older credential
-    # is INVALID on key history: see the closing note of the import work).
     jwt, _ = a_jwt(key, now=True)
     registry.commands.imports.import_credential(jwt, source="https://old-platform.example/b/1", actor=Actor(
         "uni-key", issuer="uni"))
+    # Signed in 2025, before it registered: a did:key is its own key from the start, so what it
+    # signed on its old platform is its own (a registry-held key has no such past: see test_verification).
+    older = token(credential(issuer, id="urn:uuid:0b7c9f0e-5a1d-4c0e-9d55-2f5b8c1e7a90"), key, "EdDSA",
+                  kid=f"{issuer}#{issuer[8:]}")
+    done = registry.commands.imports.import_credential(older, source="old.jwt", actor=Actor("uni-key", issuer="uni"))
+    history = next(c for c in registry.queries.imported(done.id).checks if c["name"] == "key-history")
+    assert history["outcome"] == "pass" and "before did:key:" in history["reason"]
     with TestClient(create_app(registry)) as client:
         html = client.get("/pages/issuers/uni").text
         dutch = client.get("/pages/issuers/uni?lang=nl").text

@@ -102,3 +102,24 @@ def test_registry_credentials_verify_in_the_javascript_reference_stack(node, reg
     results = js_verify([before, endorsement, after, tampered, by_score.document, automatic, self_signed, rich,
                          profiled], by_url)
     assert [r["verified"] for r in results] == [True, True, True, False, True, True, True, True, True], results
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite"])
+def test_credentials_using_a_registered_extension_context_verify_in_the_javascript_reference_stack(node, registry):
+    # The national extension context written for the tests (tests/extension/README.md), supplied to
+    # the verifier's document loader as the registry serves it (GET /contexts/{sha256}).
+    from test_extension_contexts import DATA, URL, national_definition
+
+    commands = registry.commands
+    commands.issuers.register(slug="roc", name="ROC Rivierstad", actor=OPERATOR)
+    commands.contexts.add(URL, DATA, actor=OPERATOR)
+    badge = commands.achievements.define(issuer="roc", actor=OPERATOR, definition=national_definition()).id
+    issued = commands.credentials.issue(Award("did:example:welder", badge, "8"), actor=OPERATOR).document
+    tampered = json.loads(json.dumps(issued))
+    tampered["credentialSubject"]["achievement"]["studyLoad"] = 840  # an extension term is signed too
+
+    by_url = {url: contexts.load(url) for url in contexts.PINNED}
+    by_url[URL] = json.loads(registry.queries.extension_context(URL).document)
+    by_url[registry.queries.issuer("roc").did] = registry.queries.did_document("roc")
+    results = js_verify([issued, tampered], by_url)
+    assert [r["verified"] for r in results] == [True, False], results

@@ -35,7 +35,7 @@ OPERATOR = Actor(ACTOR)  # the registry's operator, for commands
 TABLES = ("issuers", "achievements", "achievement_versions", "credential_status",
           "credential_status_changes", "status_lists", "endorsements", "issuer_keys", "trust_anchors",
           "kpi_credentials", "kpi_counts", "kpi_monthly", "kpi_requires", "kpi_earned", "kpi_endorsements",
-          "kpi_kinds", "imported_credentials")
+          "kpi_kinds", "imported_credentials", "extension_contexts")
 
 
 def read_model(registry, *, batch_size: int | None = None) -> ReadModel:

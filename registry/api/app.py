@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from registry.api.achievements import AchievementController
+from registry.api.contexts import HANDLERS as CONTEXTS
 from registry.api.apidocs import assets_router, render_plugins
 from registry.api.credential_page import HANDLERS as CREDENTIAL_PAGE
 from registry.api.credentials import CredentialController
@@ -40,7 +41,7 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
 
     return HeadAsGet(
         route_handlers=[IssuerController, AchievementController, CredentialController,
-                        EndorsementController, EventController, *READ_SIDE, *LOG, *KPIS, *IMAGES, *IMPORTS, *CREDENTIAL_PAGE, pages_router(),
+                        EndorsementController, EventController, *READ_SIDE, *LOG, *KPIS, *IMAGES, *IMPORTS, *CONTEXTS, *CREDENTIAL_PAGE, pages_router(),
                         assets_router()],
         dependencies={
             "commands": provide(registry.commands), "queries": provide(registry.queries),

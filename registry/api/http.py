@@ -40,7 +40,7 @@ _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 VERIFY_PATHS = frozenset({"/verify", "/pages/verify"})
 VERIFY_COST = 10
 # Bodies that are not JSON: an image's bytes (POST /images checks them itself: registry.vc.images).
-BINARY_PATHS = frozenset({"/images", "/imports"})  # and a credential to import, maybe a baked image
+BINARY_PATHS = frozenset({"/images", "/imports", "/imports/export"})  # and a credential to import, maybe a baked image
 
 
 def screening(access: Access) -> Callable[[Request], Any]:

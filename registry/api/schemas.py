@@ -25,6 +25,13 @@ class Request(msgspec.Struct, forbid_unknown_fields=True):
 # --- requests ------------------------------------------------------------------------------------
 
 
+class LegacyProfileProof(Request):
+    """That an organisation controls an OB 2.0 issuer Profile (registry.domain.legacy_profile)."""
+
+    url: str  # the Profile's URL (its id)
+    signed_claim: str | None = None  # a JWS (RS256) over {"claim": DID, "profile": url}; else the Profile carries the token
+
+
 class IssuerRegistration(Request):
     slug: str
     name: str
@@ -83,6 +90,14 @@ class AchievementRevision(Request):
     definition: dict[str, Any]
     requires: list[str | RequiredAchievement] | None = None  # None: keep the current prerequisites
     automatic: bool | None = None  # None: keep
+
+
+class ContextRegistration(Request):
+    """The same as `registry context add URL FILE [--sha256 HEX]` (the operator's)."""
+
+    url: str  # the https URL documents name the context by
+    document: str  # the context document's text exactly as published there: its UTF-8 bytes are pinned
+    sha256: str | None = None  # refused unless the document has this SHA-256
 
 
 class Reason(Request):
@@ -226,6 +241,13 @@ class CredentialStatusOut(msgspec.Struct):
     status_list_index: int | None
 
 
+class ContextOut(msgspec.Struct):
+    url: str
+    sha256: str
+    href: str  # where this registry serves the pinned bytes
+    registered_at: datetime
+
+
 class AffectedOut(msgspec.Struct):
     credential_id: str
     verification_method: str
@@ -250,7 +272,7 @@ class EventPage(msgspec.Struct):
 class ImportOut(msgspec.Struct):
     id: str  # the registry's id for the import
     credential_id: str  # the credential's own id
-    format: str  # ob3-json-ld or ob3-vc-jwt
+    format: str  # ob3-json-ld, ob3-vc-jwt, ob2-hosted or ob2-signed
     baked: str | None  # png or svg when it came baked into an image
     source: str
     issuer: str
@@ -260,6 +282,7 @@ class ImportOut(msgspec.Struct):
     checks: list[dict[str, Any]]  # what was checked at import and what could not be
     imported_at: datetime
     original: str | None = None  # the credential exactly as it came (in the answer about one import)
+    reissued_as: str | None = None  # an OB 2.0 badge re-issued as this registry's OB 3.0 credential
 
 
 class ImportPage(msgspec.Struct):

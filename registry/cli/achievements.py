@@ -75,8 +75,9 @@ def request(args, current: dict | None = None) -> dict:
 
 def definition(args, current: dict | None = None) -> dict:
     """An achievement definition from --name/--description/--criteria/--level (a revision starts
-    from the current version and changes what is given)."""
-    base = {k: v for k, v in (current or {}).items() if k not in ("id", "type", "creator", "version", "@context")}
+    from the current version, its extension contexts and types included, and changes what is given;
+    its version label is the issuer's to give again, with --file)."""
+    base = {k: v for k, v in (current or {}).items() if k not in ("id", "creator", "version")}
     if args.name:
         base["name"] = args.name
     if args.description:

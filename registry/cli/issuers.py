@@ -8,6 +8,7 @@ import json
 import msgspec
 
 from registry.cli.images import image_option
+from registry.cli.imports import prove_ob2_command
 from registry.cli.output import AT_HELP, actor, emit, instant, parse_json, written
 from registry.errors import InputError
 from registry.domain.issuer import ORGANISATION_KINDS
@@ -25,6 +26,7 @@ def register(grammar) -> None:
     p.add_argument("--public-key", metavar="MULTIKEY", help="with a did:web --did: the key (z6Mk...) its DID document lists")
     grammar.command("show", "show an organisation and its key history", show, issuer).add_argument("slug")
     grammar.command("list", "list organisations, in the order they registered", list_issuers, issuer)
+    prove_ob2_command(grammar, issuer)
     p = grammar.command("update", "change an organisation's profile (options left out stay as they are)",
                         update, issuer)
     p.add_argument("slug")

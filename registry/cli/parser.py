@@ -54,6 +54,7 @@ class Grammar:
 def build() -> Parser:
     from registry.cli import (
         achievements,
+        contexts,
         credentials,
         endorsements,
         images,
@@ -73,7 +74,7 @@ def build() -> Parser:
                   epilog=EPILOG, parents=[common])
     grammar = Grammar(root, common)
     for module in (operations, issuers, achievements, credentials, endorsements, verify, trust, projections, log,
-                   images, kpis):
+                   images, kpis, contexts):
         module.register(grammar)
     return root
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from registry.commands.achievements import AchievementCommands
 from registry.commands.batch_file import parse_batch_csv
+from registry.commands.contexts import AddedContext, ContextCommands
 from registry.commands.credentials import MAX_BATCH, MAX_BATCH_BYTES, Award, CredentialCommands
 from registry.commands.custody import CustodyError, KeyCustody
 from registry.commands.endorsements import MAX_DOCUMENT_BYTES, EndorsementCommands
@@ -31,9 +32,10 @@ class Commands:
     status_lists: StatusListCommands
     images: ImageCommands  # storing achievement and organisation images
     imports: ImportCommands  # credentials other platforms issued, verified and recorded with provenance
+    contexts: ContextCommands  # JSON-LD extension contexts the operator pins for achievements to use
 
 
 __all__ = [
-    "MAX_BATCH", "MAX_BATCH_BYTES", "MAX_DOCUMENT_BYTES", "MAX_IMPORT_BYTES", "Actor", "Award", "BatchWritten", "Commands", "CustodyError", "KeyCustody",
+    "MAX_BATCH", "MAX_BATCH_BYTES", "MAX_DOCUMENT_BYTES", "MAX_IMPORT_BYTES", "Actor", "AddedContext", "Award", "BatchWritten", "Commands", "CustodyError", "KeyCustody",
     "StatusListSlots", "StoredImageOut", "Written", "authorise", "parse_batch_csv", "utc_now",
 ]

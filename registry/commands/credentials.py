@@ -51,6 +51,9 @@ class Award:
     valid_from: datetime | None = None  # default: now; at most a year ahead, not before 1900
     results: tuple[dict, ...] = ()  # more OB Result objects, as given
     credential_schema: tuple[dict, ...] = ()  # credentialSchema entries beside the 1EdTech one
+    # An OB IdentityObject carried over as it is (a re-issued OB 2.0 badge's hashed recipient, whose
+    # address the registry never learns); `recipient` is then ignored.
+    identity: dict | None = None
 
 
 class _Batch:
@@ -202,7 +205,8 @@ class CredentialCommands:
             if achievement.issuer_id != issuer.id:
                 raise DomainError(f"the achievement {achievement.name} is not {issuer.slug}'s")
             embedded = subject["achievement"]
-            if not any(json.loads(version) == embedded for version in achievement.versions):
+            if not any(openbadges.achievement_parts(json.loads(version))[0] == embedded
+                       for version in achievement.versions):
                 raise DocumentError(f"the embedded achievement differs from every published version of "
                                     f"{achievement.name}: embed it as GET /achievements/{achievement.id} gives it")
             if self.store.exists(new_id):
@@ -262,7 +266,8 @@ class CredentialCommands:
         achievement.require_awardable()
         key = issuer.require_signing_key()
         if caused_by is None:
-            subject, stored = self._recipient(award.recipient)
+            subject, stored = self._recipient(award.recipient) if award.identity is None \
+                else self._carried_identity(award.identity)
         else:  # the same subject as the award that completed the pathway (an address is never kept)
             subject, stored = _same_subject(caused_by), caused_by.recipient
         recipient = batch.recipient(stored)
@@ -357,6 +362,11 @@ class CredentialCommands:
         batch.recipient(old.recipient).award(credential_id=credential_id, achievement_id=achievement.id)
         batch.credentials[credential_id] = credential
         return credential, signed
+
+    def _carried_identity(self, given: dict) -> tuple[dict, str]:
+        """An IdentityObject kept as it came (stored like a submitted credential's recipient)."""
+        subject = {"identifier": [given]}
+        return subject, self._submitted_recipient(subject)
 
     def _recipient(self, recipient: str) -> tuple[dict, str]:
         """The credentialSubject part and the form the registry stores."""

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from registry.domain import Achievement, Credential, DidClaim, DomainError, Endorsement, Issuer, NotFound
-from registry.domain.identity import did_claim_id, issuer_id
+from registry.domain import Achievement, Credential, DidClaim, DomainError, Endorsement, ExtensionContext, Issuer, NotFound
+from registry.domain.identity import did_claim_id, extension_context_id, issuer_id
 from registry.settings import Config
 from registry.store import EventStore
 from registry.vc import openbadges
@@ -102,6 +102,16 @@ class Records:
         if isinstance(found, Credential):
             return Subject("credential", found.id, f"urn:uuid:{found.id}")
         raise NotFound(f"unknown endorsement subject {ref!r}")
+
+    # --- the registry's own -----------------------------------------------------------------------
+
+    def extension_context(self, url: str) -> ExtensionContext:
+        """A JSON-LD context the operator registered, by its URL."""
+        found = self.store.find(extension_context_id(url))
+        if not isinstance(found, ExtensionContext):
+            raise NotFound(f"{url} is not a registered extension context (the operator adds one with "
+                           "`registry context add URL FILE`)")
+        return found
 
     def uuid(self, ref: str | UUID, what: str) -> UUID:
         """The id in a UUID, urn:uuid:UUID, or a URL the registry names things by."""

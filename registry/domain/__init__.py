@@ -4,7 +4,9 @@ from registry.domain.achievement import Achievement
 from registry.domain.credential import Credential
 from registry.domain.did_claim import DidClaim
 from registry.domain.endorsement import Endorsement, StandingEndorsement
+from registry.domain.extension_context import ExtensionContext
 from registry.domain.imported import ImportedCredential
+from registry.domain.legacy_profile import LegacyProfile
 from registry.domain.errors import (
     AlreadyExists,
     DomainError,
@@ -16,6 +18,6 @@ from registry.domain.issuer import Issuer, SigningKey
 from registry.domain.recipient import Recipient
 
 __all__ = [
-    "Achievement", "AlreadyExists", "ImportedCredential", "Credential", "DidClaim", "DomainError", "Endorsement", "InvalidTransition",
-    "Issuer", "NotAuthorised", "NotFound", "Recipient", "SigningKey", "StandingEndorsement",
+    "Achievement", "AlreadyExists", "ImportedCredential", "Credential", "DidClaim", "DomainError", "Endorsement", "ExtensionContext", "InvalidTransition",
+    "Issuer", "LegacyProfile", "NotAuthorised", "NotFound", "Recipient", "SigningKey", "StandingEndorsement",
 ]

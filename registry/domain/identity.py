@@ -37,3 +37,19 @@ def submitted_credential_id(document_id: str) -> UUID:
 def imported_credential_id(credential_id: str) -> UUID:
     """A credential brought in from another platform, by its own id: importing it again finds it."""
     return uuid5(NAMESPACE, f"imported:{credential_id}")
+
+
+def extension_context_id(url: str) -> UUID:
+    """A JSON-LD context the operator registered, by its URL: registering it again finds it."""
+    return uuid5(NAMESPACE, f"context:{url}")
+
+
+def legacy_profile_id(profile_url: str) -> UUID:
+    """An OB 2.0 issuer Profile some organisation proved it controls: one per URL."""
+    return uuid5(NAMESPACE, f"ob2-profile:{profile_url}")
+
+
+def reissued_achievement_id(issuer: UUID, badge_class_url: str) -> UUID:
+    """The Achievement an organisation's OB 2.0 BadgeClass becomes when its badges are re-issued:
+    the same one for every badge of that BadgeClass."""
+    return uuid5(NAMESPACE, f"reissued-achievement:{issuer}:{badge_class_url}")

@@ -11,12 +11,20 @@ from eventsourcing.domain import Aggregate
 from registry.domain.errors import DomainError
 from registry.domain.identity import imported_credential_id
 
-FORMATS = ("ob3-json-ld", "ob3-vc-jwt")
+FORMATS = ("ob3-json-ld", "ob3-vc-jwt", "ob2-hosted", "ob2-signed")
 VERDICTS = ("VALID", "INVALID", "INDETERMINATE")
+
+
+def _documents_v2(state: dict) -> None:
+    """Imported before version 2 kept no documents beside the credential (OB 3.0 needs none)."""
+    state["documents"] = "{}"
 
 
 class ImportedCredential(Aggregate):
     class Imported(Aggregate.Created):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_documents_v2)
+
         credential_id: str  # the document's own id
         format: str  # one of FORMATS
         baked: str | None  # "png" or "svg" when it came baked into an image
@@ -29,11 +37,14 @@ class ImportedCredential(Aggregate):
         checks: str  # JSON: [{"name", "outcome", "reason"}], what was checked and what could not be
         unverified: bool  # recorded although the verdict was not VALID, because it was asked
         actor: str
+        # JSON {url: document}: what verification rested on besides the original (an OB 2.0 hosted
+        # assertion as served, its BadgeClass, issuer Profile, key, revocation list, endorsements)
+        documents: str
 
     @classmethod
     def record(cls, *, credential_id: str, format: str, baked: str | None, source: str, original: str,
                issuer: str, issuer_id: UUID | None, name: str, verdict: str, checks: str,
-               unverified: bool, actor: str) -> ImportedCredential:
+               unverified: bool, actor: str, documents: str = "{}") -> ImportedCredential:
         """Rules: a known format and verdict; only a VALID credential is imported as such, anything
         else only when `unverified` records it explicitly as not verified."""
         if format not in FORMATS:
@@ -47,11 +58,31 @@ class ImportedCredential(Aggregate):
         return cls._create(cls.Imported, id=imported_credential_id(credential_id), credential_id=credential_id,
                            format=format, baked=baked, source=source, original=original, issuer=issuer,
                            issuer_id=issuer_id, name=name, verdict=verdict, checks=checks,
-                           unverified=verdict != "VALID", actor=actor)
+                           unverified=verdict != "VALID", actor=actor, documents=documents)
+
+    class Reissued(Aggregate.Event):
+        """Re-issued as an OB 3.0 credential of this registry, signed by the organisation that
+        proved control of the original issuer (registry.domain.legacy_profile)."""
+        credential: UUID  # the registry's new credential
+        achievement: UUID  # the Achievement its BadgeClass became
+        actor: str
+
+        def apply(self, imported: ImportedCredential) -> None:
+            imported.reissued_as = self.credential
+
+    def reissue(self, *, credential: UUID, achievement: UUID, actor: str) -> None:
+        """Rules: once; only what verified, and only an OB 2.0 badge (OB 3.0 needs no re-issuing)."""
+        if self.reissued_as is not None:
+            raise DomainError(f"{self.credential_id} was re-issued already, as {self.reissued_as}")
+        if self.unverified or self.verdict != "VALID":
+            raise DomainError(f"{self.credential_id} did not verify at import ({self.verdict}): it is not re-issued")
+        if not self.format.startswith("ob2-"):
+            raise DomainError(f"{self.credential_id} is an OB 3.0 credential already: nothing to re-issue")
+        self.trigger_event(self.Reissued, credential=credential, achievement=achievement, actor=actor)
 
     def __init__(self, credential_id: str, format: str, baked: str | None, source: str, original: str,
                  issuer: str, issuer_id: UUID | None, name: str, verdict: str, checks: str,
-                 unverified: bool, actor: str) -> None:
+                 unverified: bool, actor: str, documents: str) -> None:
         self.credential_id = credential_id
         self.format = format
         self.original = original
@@ -59,3 +90,5 @@ class ImportedCredential(Aggregate):
         self.issuer_id = issuer_id
         self.verdict = verdict
         self.unverified = unverified
+        self.documents = documents
+        self.reissued_as: UUID | None = None

@@ -8,7 +8,7 @@
    (consistency without trusting a proof). A smaller tree than last time is a rollback.
 3. Replay the entries and re-check what the registry claims: every credential and endorsement
    proof verifies against the key history recorded in the log itself, with a key inside its
-   validity when it was logged; every suspension, reinstatement or revocation refers to an issued
+   validity when it was logged (read through the extension contexts the log registered before it); every suspension, reinstatement or revocation refers to an issued
    credential; no status-list entry is given to two credentials.
 4. Save the checkpoint, the frontier, the replay's state and every verified leaf hash in --state
    (files 0600), so the next run fetches only what is new. When a later log does not extend the
@@ -21,6 +21,7 @@ AuditFailed naming the first divergent leaf and what diverged."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import sys
@@ -34,7 +35,7 @@ from typing import Any
 from registry.log import entries, note, tiles, tree
 from registry.log.checkpoint import Checkpoint
 from registry.network import Fetcher, FetchError
-from registry.vc import multikey, proofs
+from registry.vc import contexts, multikey, proofs
 
 STATE_FILE = "audit-state.json"
 LEAVES_FILE = "leaves.bin"  # the leaf hashes verified so far: a later rewrite is named by its index
@@ -55,14 +56,21 @@ class Replay:
     issued: set[str] = field(default_factory=set)  # credential aggregate ids
     slots: dict[str, str] = field(default_factory=dict)  # "list#index" -> credential id
     counts: dict[str, int] = field(default_factory=lambda: {"events": 0, "credentials": 0, "endorsements": 0})
+    # The extension contexts the log registered (url -> [sha256, text]): later proofs are read
+    # through them, and a resumed audit must know them without reading their entries again.
+    extension_contexts: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"keys": self.keys, "issuer_keys": self.issuer_keys, "issued": sorted(self.issued),
-                "slots": self.slots, "counts": self.counts}
+                "slots": self.slots, "counts": self.counts, "extension_contexts": self.extension_contexts}
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Replay:
-        return cls(data["keys"], data["issuer_keys"], set(data["issued"]), data["slots"], data["counts"])
+        replay = cls(data["keys"], data["issuer_keys"], set(data["issued"]), data["slots"], data["counts"],
+                     data.get("extension_contexts", {}))
+        for url, (sha256, text) in replay.extension_contexts.items():
+            contexts.register(url, text.encode("utf-8"), sha256)
+        return replay
 
     def apply(self, index: int, line: bytes) -> None:
         try:
@@ -107,6 +115,19 @@ class Replay:
         elif kind == "Endorsement.Endorsed":
             self._signed(index, state, when, "endorsement")
             self.counts["endorsements"] += 1
+        elif kind == "ExtensionContext.Registered":
+            self._context(index, state["url"], state["sha256"], state["document"])
+
+    def _context(self, index: int, url: str, sha256: str, text: str) -> None:
+        """Pin a context the log registered, as the registry did: exactly its recorded bytes, and
+        one meaning per URL."""
+        data = text.encode("utf-8")
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise AuditFailed(index, f"the context {url} registered does not have its recorded sha256 {sha256}")
+        if self.extension_contexts.get(url, [sha256])[0] != sha256:
+            raise AuditFailed(index, f"the context {url} is registered again with other bytes")
+        self.extension_contexts[url] = [sha256, text]
+        contexts.register(url, data, sha256)
 
     def _signed(self, index: int, state: dict, when: str, what: str) -> None:
         vm = state["verification_method"]

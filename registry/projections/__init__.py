@@ -5,6 +5,7 @@ owns its tables: their layout (DDL and version), how events become rows, and the
 from registry.projections.credentials import EXPIRED, NOT_ISSUED, CredentialStatus
 from registry.projections.directory import AchievementView, IssuerView
 from registry.projections.endorsements import EndorsementView
+from registry.projections.extension_contexts import ContextView
 from registry.projections.imports import ImportView
 from registry.projections.issuer_keys import KeyState
 from registry.projections.kpis import Kpis
@@ -15,7 +16,7 @@ from registry.projections.trust import Hop
 from registry.projections.trust_anchors import AnchorView
 
 __all__ = [
-    "EXPIRED", "NOT_ISSUED", "PROJECTIONS", "AchievementView", "AnchorView", "CredentialRecord", "CredentialStatus",
+    "EXPIRED", "NOT_ISSUED", "PROJECTIONS", "AchievementView", "AnchorView", "ContextView", "CredentialRecord", "CredentialStatus",
     "EndorsementView", "EventRecord", "Hop", "ImportView", "IssuerView", "KeyState", "Kpis", "Page", "ProjectionStatus",
     "Queries", "ReadModel", "ReadStoreError", "Runner",
 ]

@@ -16,7 +16,7 @@ DDL = (
     " id TEXT PRIMARY KEY, credential_id TEXT NOT NULL UNIQUE, format TEXT NOT NULL, baked TEXT NULL,"
     " source TEXT NOT NULL, issuer TEXT NOT NULL, issuer_id TEXT NULL, name TEXT NOT NULL,"
     " verdict TEXT NOT NULL, checks TEXT NOT NULL, unverified BOOLEAN NOT NULL, imported_at TEXT NOT NULL,"
-    " position BIGINT NOT NULL)",
+    " position BIGINT NOT NULL, reissued_as TEXT NULL)",
     "CREATE UNIQUE INDEX IF NOT EXISTS imported_by_position ON imported_credentials (position)",
     "CREATE INDEX IF NOT EXISTS imported_of_issuer ON imported_credentials (issuer_id, position)",
 )
@@ -30,12 +30,17 @@ def imported(writes, position, event: ImportedCredential.Imported, log) -> None:
                         event.verdict, event.checks, event.unverified, moment(event.timestamp), position))
 
 
+def reissued(writes, position, event: ImportedCredential.Reissued, log) -> None:
+    writes.add("UPDATE imported_credentials SET reissued_as = ? WHERE id = ?",
+               (text(event.credential), text(event.originator_id)))
+
+
 IMPORTS = Projection(
     name="imports",
-    version=1,
+    version=2,  # 2: reissued_as
     tables=("imported_credentials",),
     ddl=DDL,
-    handlers={ImportedCredential.Imported: imported},
+    handlers={ImportedCredential.Imported: imported, ImportedCredential.Reissued: reissued},
 )
 
 
@@ -53,10 +58,11 @@ class ImportView(msgspec.Struct, frozen=True):
     unverified: bool
     imported_at: str
     position: int
+    reissued_as: str | None = None  # the OB 3.0 credential an OB 2.0 badge was re-issued as
 
 
 _SELECT = ("SELECT id, credential_id, format, baked, source, issuer, issuer_id, name, verdict, checks, unverified,"
-           " imported_at, position FROM imported_credentials")
+           " imported_at, position, reissued_as FROM imported_credentials")
 
 
 def _view(row) -> ImportView:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -25,11 +25,14 @@ from registry.log.service import TransparencyLog
 from registry import badges
 from registry.images import ImageStore, StoredImage
 from registry.network import Fetcher, FetchError
-from registry.projections import credentials, directory, endorsements, imports, issuer_keys, trust, trust_anchors
+from registry.vc.errors import DocumentError
+from registry.vc.ob2 import Ob2Badge
+from registry.projections import credentials, directory, endorsements, extension_contexts, imports, issuer_keys, trust, trust_anchors
 from registry.projections import kpis as kpi_tables
 from registry.projections.credentials import CredentialStatus
 from registry.projections.directory import AchievementView, IssuerView
 from registry.projections.endorsements import EndorsementView
+from registry.projections.extension_contexts import ContextView
 from registry.projections.imports import ImportView
 from registry.projections.issuer_keys import KeyState
 from registry.projections.read_model import ReadModel
@@ -253,7 +256,38 @@ class Queries:
         text = directory.achievement_document(self.db, found.id, version)
         if text is None:
             raise NotFound(f"achievement {found.id} has no version {version}")
-        return {"@context": list(openbadges.CREDENTIAL_CONTEXTS), **json.loads(text)}
+        document = json.loads(text)
+        if "@context" in document:  # one using extension contexts is stored as published
+            return document
+        return {"@context": list(openbadges.CREDENTIAL_CONTEXTS), **document}
+
+    # --- extension contexts -------------------------------------------------------------------------
+
+    def extension_contexts(self, *, catch_up: bool = True) -> list[ContextView]:
+        """The JSON-LD contexts the operator registered, in the order they were. `catch_up` False:
+        as the read model holds them now, without applying what was logged since (start-up)."""
+        if catch_up:
+            self.fresh()
+        return extension_contexts.all_contexts(self.db)
+
+    def extension_context(self, ref: str) -> ContextView:
+        """A registered context by its URL or the SHA-256 of its bytes."""
+        ref = ref.strip()
+        self.fresh()
+        if len(ref) == 64 and all(c in "0123456789abcdefABCDEF" for c in ref):
+            found = extension_contexts.by_sha256(self.db, ref.lower())
+        else:
+            found = extension_contexts.by_url(self.db, ref)
+        if found is None:
+            raise NotFound(f"no registered context {ref[:200]!r}")
+        return found
+
+    def pinned_context(self, url: str) -> tuple[bytes, str] | None:
+        """A registered context's bytes and SHA-256, or None: how this process learns of a context
+        another process registered after it started (registry.vc.contexts asks, once per URL)."""
+        self.fresh()
+        found = extension_contexts.by_url(self.db, url)
+        return None if found is None else (found.document.encode("utf-8"), found.sha256)
 
     # --- credentials --------------------------------------------------------------------------------
 
@@ -405,6 +439,22 @@ class Queries:
         a DID) it also says whether the credential was issued to them."""
         self.fresh()
         return self._verifier.verify(document, documents, recipient, offline=offline)
+
+    def verify_ob2(self, given: object, documents: Mapping[str, bytes | dict] | None = None,
+                   recipient: str | None = None, *, offline: bool = False) -> Ob2Badge:
+        """An Open Badges 2.0 assertion verified by the OB 2.0 rules (hosted or signed), with
+        the BadgeClass, issuer Profile and endorsements it rests on."""
+        return self._verifier.verify_ob2(given, documents, recipient, offline=offline)
+
+    def fetch_document(self, url: str, what: str, documents: Mapping[str, bytes | dict] | None = None) -> object:
+        """The JSON document at a URL, fetched now (never from the cache: a proof of control must
+        see what the URL serves now) by the one network client, or taken from `documents`;
+        DocumentError with the one-line reason when it cannot be had."""
+        fetcher = replace(self._verifier.fetcher, cache=None).configured(documents=documents)
+        try:
+            return fetcher.json(url, what).document
+        except FetchError as exc:
+            raise DocumentError(str(exc)) from None
 
     def issuer_of_did(self, did: str) -> IssuerView | None:
         self.fresh()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from registry.projections.credentials import COLUMNS, CREDENTIALS, CredentialStatus, status_from_row
 from registry.projections.directory import DIRECTORY
 from registry.projections.endorsements import ENDORSEMENTS
+from registry.projections.extension_contexts import EXTENSION_CONTEXTS
 from registry.projections.imports import IMPORTS
 from registry.projections.issuer_keys import ISSUER_KEYS
 from registry.projections.kpis import KPIS
@@ -22,7 +23,7 @@ from registry.store import Database, EventStore
 from registry.store.database import SQLiteDatabase
 
 # The directory first: the others' reads name organisations through it.
-PROJECTIONS = (DIRECTORY, CREDENTIALS, ENDORSEMENTS, ISSUER_KEYS, TRUST_ANCHORS, KPIS, IMPORTS)
+PROJECTIONS = (DIRECTORY, CREDENTIALS, ENDORSEMENTS, ISSUER_KEYS, TRUST_ANCHORS, KPIS, IMPORTS, EXTENSION_CONTEXTS)
 
 
 class ReadModel:

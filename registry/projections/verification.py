@@ -30,8 +30,8 @@ from registry.projections.directory import IssuerView
 from registry.projections.projection import instant
 from registry.settings import Config
 from registry.store import Database, EventStore
-from registry.network import Fetcher, FetchError
-from registry.vc import did, identity, multikey, proofs, status_list, vc_jwt, verification
+from registry.network import Fetcher, FetchError, FetchGone
+from registry.vc import did, identity, multikey, ob2, proofs, status_list, vc_jwt, verification
 from registry.vc.errors import DocumentError
 from registry.vc.openbadges import parse_datetimez, validity
 from registry.vc.report import Check, IssuerKnowledge, KeyInterval, VerificationReport
@@ -56,6 +56,8 @@ class Verifier:
         holds, by the URL they would be fetched from (DID documents, status lists, revocation
         lists): used instead of fetching. `offline`: fetch nothing. With `recipient` (an e-mail
         address or a DID) the report also says whether the credential was issued to it."""
+        if ob2.is_ob2_text(document):
+            return self.verify_ob2(document, documents, recipient, offline=offline).report
         now = self.clock()
         jws = None
         if vc_jwt.is_compact(document):  # a VC-JWT: its credential is checked like any other
@@ -92,6 +94,29 @@ class Verifier:
         if recipient is not None:
             checks.append(_recipient_check(document, recipient))
         return VerificationReport.of(report.credential_id, report.issuer_id, checks, report.summary)
+
+    def verify_ob2(self, given: object, documents: Mapping[str, bytes | dict] | None = None,
+                   recipient: str | None = None, *, offline: bool = False) -> ob2.Ob2Badge:
+        """An Open Badges 2.0 assertion (its JSON, a signed JWS, or a hosted assertion's URL),
+        verified by the OB 2.0 rules with the documents it names fetched through the one network
+        client (or taken from `documents`), and every document it rests on."""
+        fetcher = self.fetcher.configured(offline=offline, documents=documents)
+
+        def fetch(url: str, what: str) -> object:
+            try:
+                return fetcher.json(url, what).document
+            except FetchGone as gone:
+                raise ob2.Gone(str(gone), gone.document) from None
+            except FetchError as exc:
+                raise ob2.Unavailable(str(exc)) from None
+
+        if not isinstance(given, (str, dict)):
+            return ob2.Ob2Badge("hosted", VerificationReport.of(None, None, [
+                Check("document", "fail", f"an assertion is a JSON object, got {type(given).__name__}")]))
+        try:
+            return ob2.verify(given, fetch=fetch, now=self.clock(), recipient=recipient)
+        except DocumentError as exc:
+            return ob2.Ob2Badge("hosted", VerificationReport.of(None, None, [Check("document", "fail", str(exc))]))
 
     # --- what the registry logged ----------------------------------------------------------------
 

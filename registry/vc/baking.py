@@ -7,7 +7,9 @@
   first child is `<openbadges:credential>` holding the JSON in CDATA (a VC-JWT goes in a `verify`
   attribute instead).
 
-`unbake(data)` finds the credential in either kind. Everything is pure: bytes in, bytes or text
+`unbake(data)` finds the credential in either kind, and reads what Open Badges 2.0 baked (Baking
+1.0: an `iTXt` or `tEXt` chunk keyword `openbadges`; `<openbadges:assertion>` in namespace
+http://openbadges.org, its `verify` attribute the JWS or the hosted URL), marked as such. Everything is pure: bytes in, bytes or text
 out, and every refusal is a `BakingError` with a one-line reason (never a traceback). The PNG
 reader checks the signature, each chunk's length against what is left and its CRC, and stops at
 IEND; the SVG parser (lxml) resolves no entity, loads no DTD and reaches no network, and a
@@ -28,6 +30,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = b"openbadgecredential"
 OB2_KEYWORD = b"openbadges"
 OB_NAMESPACE = "https://purl.imsglobal.org/ob/v3p0"
+OB2_NAMESPACE = "http://openbadges.org"
 # Seen in the wild (the spec's context URL used as the namespace); read, never written.
 READ_NAMESPACES = (OB_NAMESPACE, "https://purl.imsglobal.org/spec/ob/v3p0")
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
@@ -48,7 +51,8 @@ class Chunk:
 @dataclass(frozen=True)
 class Unbaked:
     kind: str  # "png" or "svg"
-    text: str  # the credential's JSON text, or a compact VC-JWT
+    text: str  # the credential's JSON text, or a compact VC-JWT (OB 2.0: JSON, a JWS or a URL)
+    version: str = "3.0"  # "2.0": an Open Badges 2.0 assertion baked by Baking 1.0
 
 
 # --- PNG ---------------------------------------------------------------------------------------------
@@ -136,24 +140,41 @@ def _png_parts(png: bytes) -> tuple[bytes, bytes]:
     return write_png(chunks[:-1]), write_png(chunks[-1:])[len(PNG_SIGNATURE):]
 
 
-def unbake_png(png: bytes) -> str:
+def unbake_png(png: bytes, *, legacy: bool = False) -> str:
+    """The OB 3.0 credential baked into a PNG; with `legacy`, the OB 2.0 assertion instead."""
     found = []
-    legacy = False
+    older = []
     for chunk in png_chunks(png):
         if chunk.type == b"iTXt" and chunk.data.startswith(KEYWORD + b"\x00"):
             found.append(chunk)
         elif chunk.type in (b"iTXt", b"tEXt") and chunk.data.startswith(OB2_KEYWORD + b"\x00"):
-            legacy = True
+            older.append(chunk)
+    if legacy:
+        return _ob2_png_text(older)
     if len(found) > 1:
         raise BakingError(f"the PNG has {len(found)} openbadgecredential chunks; OB 3.0 allows one")
     if not found:
-        if legacy:
+        if older:
             raise BakingError("the PNG holds an Open Badges 2.0 assertion (keyword 'openbadges'), not an OB 3.0 credential")
         raise BakingError("the PNG holds no credential (no iTXt chunk 'openbadgecredential')")
     _, _, text = _itxt_fields(found[0].data)
     if not text.strip():
         raise BakingError("the PNG's credential chunk is empty")
     return text
+
+
+def _ob2_png_text(chunks: list[Chunk]) -> str:
+    if len(chunks) != 1:
+        raise BakingError(f"the PNG has {len(chunks)} 'openbadges' chunks; Baking 1.0 allows one" if chunks
+                          else "the PNG holds no badge (no 'openbadgecredential' or 'openbadges' chunk)")
+    chunk = chunks[0]
+    if chunk.type == b"tEXt":  # Baking 1.0 allowed tEXt: keyword, NUL, Latin-1 text
+        text = chunk.data.partition(b"\x00")[2].decode("latin-1")
+    else:
+        _, flag, text = _itxt_fields(chunk.data)
+    if not text.strip():
+        raise BakingError("the PNG's 'openbadges' chunk is empty")
+    return text.strip()
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -231,8 +252,11 @@ def _is_jwt(text: str) -> bool:
     return len(parts) == 3 and text.strip().startswith("eyJ") and all(parts)
 
 
-def unbake_svg(svg: bytes) -> str:
+def unbake_svg(svg: bytes, *, legacy: bool = False) -> str:
+    """The OB 3.0 credential baked into an SVG; with `legacy`, the OB 2.0 assertion instead."""
     root = parse_svg(svg).getroot()
+    if legacy:
+        return _ob2_svg_text(root)
     found = _credential_elements(root)
     if len(found) > 1:
         raise BakingError(f"the SVG has {len(found)} <openbadges:credential> elements; OB 3.0 allows one")
@@ -246,6 +270,22 @@ def unbake_svg(svg: bytes) -> str:
     if not text.strip():
         raise BakingError("the SVG's <openbadges:credential> is empty")
     return text.strip()
+
+
+def _ob2_svg_text(root) -> str:
+    found = [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "assertion"
+             and etree.QName(e).namespace == OB2_NAMESPACE]
+    if len(found) != 1:
+        raise BakingError(f"the SVG has {len(found)} <openbadges:assertion> elements; Baking 1.0 allows one" if found
+                          else "the SVG holds no badge (no <openbadges:credential> or <openbadges:assertion>)")
+    verify = (found[0].get("verify") or "").strip()
+    content = "".join(found[0].itertext()).strip()
+    # A signed badge's signature is in `verify`; a hosted one has its JSON inside (and its URL in
+    # `verify`, which hosted verification fetches anyway).
+    text = verify if verify and (not content or not verify.startswith(("https://", "http://"))) else content
+    if not text:
+        raise BakingError("the SVG's <openbadges:assertion> is empty")
+    return text
 
 
 # --- either ------------------------------------------------------------------------------------------
@@ -270,8 +310,12 @@ def unbake(data: bytes) -> Unbaked:
     if len(data) > MAX_IMAGE_BYTES:
         raise BakingError(f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB")
     kind = kind_of(data)
-    if kind == "png":
-        return Unbaked("png", unbake_png(data))
-    if kind == "svg":
-        return Unbaked("svg", unbake_svg(data))
-    raise BakingError("not a PNG or SVG image")
+    if kind not in ("png", "svg"):
+        raise BakingError("not a PNG or SVG image")
+    read = unbake_png if kind == "png" else unbake_svg
+    try:
+        return Unbaked(kind, read(data))
+    except BakingError as exc:
+        if "Open Badges 2.0" not in str(exc):
+            raise
+    return Unbaked(kind, read(data, legacy=True), version="2.0")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
@@ -56,20 +58,57 @@ class ContextDigestError(UnknownContextError):
     """A shipped context file does not match its pinned digest (the package was altered)."""
 
 
-# Contexts added at run time by register(): URL -> (bytes, sha256).
+# Contexts added at run time by register(): URL -> (bytes, sha256). Process-wide: the operator's
+# extension contexts (registry.commands.contexts) and test vectors.
 _REGISTERED: dict[str, tuple[bytes, str]] = {}
+# Where a URL pinned elsewhere may be found: each source maps a URL to (bytes, sha256) or None. The
+# composition root adds the registry's store, so a process learns of an extension context another
+# process registered after it started the first time a document names it.
+Source = Callable[[str], "tuple[bytes, str] | None"]
+_SOURCES: list[Source] = []
+_LOCK = threading.RLock()
 
 
 def register(url: str, data: bytes, sha256: str) -> None:
-    """Pin one more context (a deployment's own, or a test vector's), digest-checked now."""
+    """Pin one more context (a deployment's own, or a test vector's), digest-checked now. Pinning
+    the same bytes again changes nothing (the caches of processed contexts stay warm)."""
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
         raise ContextDigestError(f"context {url} has sha256 {actual}, expected {sha256}")
-    _REGISTERED[url] = (data, sha256)
-    _raw.cache_clear()
-    load.cache_clear()
     global _generation
-    _generation += 1
+    with _LOCK:
+        if _REGISTERED.get(url) == (data, sha256):
+            return
+        _REGISTERED[url] = (data, sha256)
+        _raw.cache_clear()
+        load.cache_clear()
+        _generation += 1
+
+
+def registered() -> dict[str, str]:
+    """The contexts pinned at run time in this process: URL -> sha256."""
+    return {url: digest for url, (_, digest) in _REGISTERED.items()}
+
+
+def add_source(source: Source) -> None:
+    with _LOCK:
+        _SOURCES.append(source)
+
+
+def remove_source(source: Source) -> None:
+    with _LOCK:
+        if source in _SOURCES:
+            _SOURCES.remove(source)
+
+
+def _from_sources(url: str) -> bool:
+    """Whether a source knows `url`; if one does, it is registered here from then on."""
+    for source in list(_SOURCES):
+        found = source(url)
+        if found is not None:
+            register(url, *found)
+            return True
+    return False
 
 
 _generation = 0
@@ -84,11 +123,14 @@ def generation() -> int:
 def _raw(url: str) -> bytes:
     if url in _REGISTERED:
         return _REGISTERED[url][0]
+    if url not in PINNED and _from_sources(url):
+        return _REGISTERED[url][0]
     try:
         filename, digest = PINNED[url]
     except KeyError:
         raise UnknownContextError(
-            f"unknown JSON-LD context {url!r}: only pinned contexts are used ({', '.join(sorted(PINNED))})"
+            f"unknown JSON-LD context {url!r}: only pinned contexts are used ({', '.join(sorted(PINNED))}"
+            f"{' and the registered ones' if _SOURCES or _REGISTERED else ''})"
         ) from None
     data = resources.files("registry.vc").joinpath("contexts", filename).read_bytes()
     actual = hashlib.sha256(data).hexdigest()
@@ -104,13 +146,14 @@ def load(url: str) -> dict:
 
 
 def is_pinned(url: str) -> bool:
-    return url in PINNED or url in _REGISTERED
+    return url in PINNED or url in _REGISTERED or _from_sources(url)
 
 
 def is_signable(url: object) -> bool:
     """Whether the registry signs under this context: its own (VC 2.0, OB 3.0.3) and those pinned on
     purpose at run time, never the older ones it only verifies."""
-    return isinstance(url, str) and (url in SIGNABLE or url in _REGISTERED)
+    return isinstance(url, str) and (url in SIGNABLE or url in _REGISTERED
+                                     or (url not in PINNED and _from_sources(url)))
 
 
 def document_loader(url: str, options: dict | None = None) -> dict:

@@ -13,7 +13,7 @@ from registry.vc import contexts
 from registry.vc.canon import canonize
 from registry.vc.errors import DocumentError, UndefinedTermError, UnknownContextError
 from registry.vc.expansion import Expansion
-from registry.vc.jsonld_context import ISSUER_DEPENDENT, LOCK, Unsupported, is_keyword
+from registry.vc.jsonld_context import ISSUER_DEPENDENT, LOCK, Unsupported, is_absolute, is_keyword
 from registry.vc.rdf import dataset
 
 def _check_contexts(document: dict) -> None:
@@ -145,6 +145,29 @@ class _TermWatcher(jsonld.JsonLdProcessor):
                 raise unknown from None
             raise DocumentError(f"JSON-LD processing failed: {exc}") from exc
         return self.found
+
+
+def undefined_types(document: dict) -> list[str]:
+    """Values of the document's own `type` that its contexts do not define (undefined_terms reads
+    keys, not type values): one that is neither a term, nor a compact IRI with a defined prefix, nor
+    an absolute IRI is a relative IRI, which each reader resolves against its own base (Digital
+    Bazaar's verifiers refuse it), or is given one only by VC 2.0's issuer-dependent @vocab."""
+    _check_contexts(document)
+    given = document.get("type")
+    given = [t for t in (given if isinstance(given, list) else [given]) if isinstance(t, str)]
+    probe = {"@context": document["@context"], "id": "urn:uuid:00000000-0000-4000-8000-000000000000", "type": given}
+    try:
+        with LOCK:
+            # base None: a relative IRI stays relative (pyld would resolve "" against its example base)
+            expanded = jsonld.expand(probe, {"documentLoader": contexts.document_loader, "base": None})
+    except jsonld.JsonLdError as exc:
+        unknown = _unknown_context_cause(exc)
+        if unknown is not None:
+            raise unknown from None
+        raise DocumentError(f"JSON-LD processing failed: {exc}") from exc
+    iris = expanded[0].get("@type", []) if expanded else []
+    return [value for value, iri in zip(given, iris)
+            if not is_absolute(iri) or iri.startswith(ISSUER_DEPENDENT)]
 
 
 def assert_terms_defined(document: dict) -> None:

@@ -299,11 +299,13 @@ def achievement(
     result_descriptions: Iterable[dict] = (),
     version: str | None = None,
     extra: dict | None = None,
+    types: Iterable[str] = (),
 ) -> dict:
-    """An OB `Achievement`. `extra` adds further OB properties (humanCode, fieldOfStudy, ...)."""
+    """An OB `Achievement`. `extra` adds further OB properties (humanCode, fieldOfStudy, ...);
+    `types` are more types beside "Achievement" (defined by an extension context)."""
     document = _without_none(
         id=_required_text(achievement_id, "achievement id"),
-        type=["Achievement"],
+        type=["Achievement", *(t for t in types if t != "Achievement")],
         achievementType=achievement_type,
         name=_required_text(name, "achievement name"),
         description=_required_text(description, "achievement description"),
@@ -319,6 +321,27 @@ def achievement(
     if clashes:
         raise DocumentError(f"extra achievement properties {clashes} would replace ones the builder sets")
     return {**document, **(extra or {})}
+
+
+def published_achievement(achievement: dict, extension_contexts: Iterable[str] = ()) -> dict:
+    """An achievement as the registry stores and publishes it. One that uses terms of extension
+    contexts carries its whole @context (the credential contexts, then those), so the stored text
+    is the published document; others are stored without one and published under
+    CREDENTIAL_CONTEXTS, as they always were."""
+    extension_contexts = list(extension_contexts)
+    if not extension_contexts:
+        return dict(achievement)
+    return {"@context": [*CREDENTIAL_CONTEXTS, *extension_contexts], **achievement}
+
+
+def achievement_parts(published: dict) -> tuple[dict, list[str]]:
+    """A stored achievement as a credential embeds it (without @context: a nested @context is no
+    part of what OB credentials carry) and the extension contexts the credential must list."""
+    given = published.get("@context")
+    if given is None:
+        return published, []
+    extension = [url for url in given if url not in CREDENTIAL_CONTEXTS]
+    return {key: value for key, value in published.items() if key != "@context"}, extension
 
 
 def _issuer_id(issuer: dict) -> str:
@@ -368,8 +391,12 @@ def open_badge_credential(
 ) -> dict:
     """An unsigned OpenBadgeCredential awarding `achievement` to `recipient`.
 
-    `name` defaults to the achievement's name: OB 3.0 requires a display name on the credential."""
+    `name` defaults to the achievement's name: OB 3.0 requires a display name on the credential.
+    An achievement as published with extension contexts (published_achievement) is embedded
+    without its @context, and those contexts follow the credential's own, so the signature covers
+    the extension terms."""
     _issuer_id(issuer)
+    achievement, extension_contexts = achievement_parts(achievement)
     _validity(valid_from, valid_until)
     if awarded_date is not None:
         parse_datetimez(awarded_date, "awardedDate")
@@ -377,7 +404,7 @@ def open_badge_credential(
     if result:
         subject["result"] = list(result)
     return _without_none(
-        **{"@context": list(CREDENTIAL_CONTEXTS)},
+        **{"@context": [*CREDENTIAL_CONTEXTS, *extension_contexts]},
         id=_required_text(credential_id, "credential id"),
         type=["VerifiableCredential", "OpenBadgeCredential"],
         name=name if name is not None else achievement.get("name"),

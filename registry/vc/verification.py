@@ -487,6 +487,13 @@ def _within(key: KeyInterval, signing: _SigningTime) -> tuple[bool, str]:
     # A proof's `created` has whole seconds while the log has microseconds: a signature made in the
     # second the key was registered is not "before" it.
     registered = key.added_at if signing.logged else key.added_at.replace(microsecond=0)
+    if at < registered and vm.startswith("did:key:"):
+        # A did:key is its own key from the moment it exists: what its holder signed before the
+        # organisation registered here is theirs just as it is for an issuer never registered here
+        # (the badges an organisation brings in, signed on its old platform). A compromise, which
+        # is what could make an early date a lie, was checked above.
+        return True, (f"signature {signing.source}, before {vm} was registered here at {key.added_at.isoformat()}; "
+                      "a did:key is its own key, which cannot be rotated or revoked")
     if at < registered:
         return False, f"signature {signing.source}, before key {vm} was registered at {key.added_at.isoformat()}"
     if key.retired_at is not None and at >= key.retired_at:

@@ -10,19 +10,19 @@ from datetime import datetime
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic
 
-from registry.domain import Achievement, Credential, DidClaim, Endorsement, Issuer, StandingEndorsement
+from registry.domain import Achievement, Credential, DidClaim, Endorsement, ExtensionContext, Issuer, StandingEndorsement
 from registry.domain.recipient import Recipient
 from registry.domain.status_list import StatusListSlot
 from registry.domain.trust import TrustAnchors
 from registry.projections import Queries
 
 AGGREGATES = (Issuer, DidClaim, Achievement, Credential, Endorsement, StandingEndorsement, Recipient, StatusListSlot,
-              TrustAnchors)
+              TrustAnchors, ExtensionContext)
 # Attributes shown in the details column, in this order. Documents are left out (they are the
 # signed JSON, public at their own URLs); recipients are shown only as stored: a DID or a hash.
 DETAILS = ("slug", "name", "did", "reason", "comment", "subject_kind", "verification_method",
            "retired_verification_method", "since", "achievement_version", "recipient",
-           "list_number", "index")
+           "list_number", "index", "sha256")
 MAX_DETAIL = 140
 
 
@@ -82,6 +82,8 @@ def _concerning(entry, prefix: str) -> tuple[str, str | None]:
         return f"{entry.owner} \u00b7 {originator[:8]}", f"/credentials/{originator}"
     if entry.owner:  # a credential, an endorsement, a status-list entry: name its organisation
         return f"{entry.owner} \u00b7 {originator[:8]}", f"{prefix}/issuers/{entry.owner}"
+    if isinstance(event, ExtensionContext.Registered):  # the pinned bytes, as the registry serves them
+        return event.url, f"/contexts/{event.sha256}"
     return originator, None
 
 

@@ -1,0 +1,788 @@
+"""Open Badges 2.0 verification (OB 2.0 "Verification", "HostedBadge Verification", "SignedBadge
+Verification"): what organisations that join the registry already issued, from Badgr / Canvas
+Credentials, Moodle or Open Badge Factory. Verified, never issued.
+
+- Hosted: the assertion's `id` is the source of truth. The input only names that URL; the copy
+  fetched from it is the assertion (a 410 Gone, or `revoked: true`, is a revocation). Its `id` must
+  lie within the issuer Profile's verification scope: `verification.allowedOrigins` (host names)
+  and `startsWith`; without a `verification` object, the origin of the Profile's own `id`, for the
+  assertion and its BadgeClass alike.
+- Signed: a compact JWS, RS256 only (never `none` or an HMAC), whose payload is the assertion. The
+  key must be listed in the Profile's `publicKey` (and be `verification.creator`, if that is
+  given), its CryptographicKey document must name the Profile as `owner`, and it must be an RSA
+  key of at least 2048 bits. Revocation: the Profile's `revocationList`.
+- BadgeClass and Profile with an HTTP(S) `id` are fetched from it even when embedded: an embedded
+  copy could claim any verification scope. Only those with another kind of id (urn:uuid) are
+  taken as embedded.
+- Endorsements (`endorsement` of the assertion, BadgeClass and Profile) are verified like hosted
+  assertions and reported; they inform and never change the verdict.
+
+Pure: documents come from the caller's `fetch(url, what)`, which raises Unavailable (the document
+could not be had: INDETERMINATE) or Gone (HTTP 410)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.exceptions import InvalidTokenError
+
+from registry.vc import json_text
+from registry.vc.errors import DocumentError
+from registry.vc.report import Check, Summary, VerificationReport
+
+CONTEXT = "https://w3id.org/openbadges/v2"
+OB1_CONTEXT = "https://w3id.org/openbadges/v1"
+MIN_RSA_BITS = 2048
+MAX_ENDORSEMENTS = 10  # fetched per badge at most: each is one or two requests
+CLOCK_SKEW = timedelta(minutes=5)
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_HASH = re.compile(r"(sha256|md5)\$([0-9a-fA-F]+)")
+HOSTED_TYPES = ("HostedBadge", "hosted")
+SIGNED_TYPES = ("SignedBadge", "signed")
+
+
+class Unavailable(Exception):
+    """A document could not be had; the message says why, in one line."""
+
+
+class Gone(Unavailable):
+    """The server answered 410 Gone: for a hosted assertion, that is its revocation."""
+
+    def __init__(self, reason: str, document: object = None) -> None:
+        super().__init__(reason)
+        self.document = document
+
+
+Fetch = Callable[[str, str], object]  # (url, what a reason calls it) -> the parsed JSON
+
+
+@dataclass
+class Ob2Badge:
+    """A verified (or not) OB 2.0 badge: the report, and every document it rests on."""
+
+    form: str  # "hosted" or "signed"
+    report: VerificationReport
+    assertion: dict | None = None  # hosted: the copy fetched from its id
+    badge_class: dict | None = None
+    profile: dict | None = None
+    token: str | None = None  # signed: the compact JWS
+    endorsements: list[dict] = field(default_factory=list)  # the endorsements that verified
+    documents: dict[str, object] = field(default_factory=dict)  # URL -> what was fetched from it
+
+
+# --- recognising OB 2.0 input --------------------------------------------------------------------
+
+
+def contexts_of(document: object) -> list:
+    context = document.get("@context") if isinstance(document, dict) else None
+    return context if isinstance(context, list) else [context]
+
+
+def is_ob2(document: object) -> bool:
+    """An OB 2.0 badge object: its @context is (or includes) the OB 2.0 context."""
+    return CONTEXT in contexts_of(document)
+
+
+def jws_payload(token: str) -> object:
+    """The decoded (unverified) payload of a compact JWS, or None if it is not one."""
+    parts = token.strip().split(".")
+    if len(parts) != 3 or not _COMPACT.fullmatch(token.strip()):
+        return None
+    try:
+        return json_text.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError, DocumentError):
+        return None
+
+
+def is_ob2_text(text: object) -> bool:
+    """Whether text is an OB 2.0 assertion: JSON with the OB 2.0 context, or a JWS wrapping one."""
+    if not isinstance(text, str):
+        return is_ob2(text)
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            return is_ob2(json_text.loads(stripped))
+        except DocumentError:
+            return False
+    return is_ob2(jws_payload(stripped))
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+def verify(given: str | dict, *, fetch: Fetch, now: datetime, recipient: str | None = None) -> Ob2Badge:
+    """Verify an OB 2.0 assertion: its JSON (a dict or text), a compact JWS (signed), or the URL of
+    a hosted assertion. DocumentError only for input that is none of these."""
+    return _Verification(fetch, now).run(given, recipient)
+
+
+class _Verification:
+    def __init__(self, fetch: Fetch, now: datetime) -> None:
+        self._fetch = fetch
+        self.now = now
+        self.documents: dict[str, object] = {}
+
+    def fetch(self, url: str, what: str) -> object:
+        if url in self.documents:
+            return self.documents[url]
+        document = self._fetch(url, what)
+        self.documents[url] = document
+        return document
+
+    def run(self, given: str | dict, recipient: str | None) -> Ob2Badge:
+        token = None
+        if isinstance(given, str):
+            text = given.strip()
+            if text.startswith(("https://", "http://")) and not any(c.isspace() for c in text):
+                given = {"id": text, "verification": {"type": "HostedBadge"}}
+            elif text.startswith("{"):
+                given = json_text.loads(text)
+            elif jws_payload(text) is not None:
+                token = text
+                given = jws_payload(text)
+            else:
+                raise DocumentError("not an Open Badges 2.0 assertion: neither JSON, a compact JWS nor a URL")
+        if not isinstance(given, dict):
+            raise DocumentError(f"an assertion is a JSON object, got {type(given).__name__}")
+        if OB1_CONTEXT in contexts_of(given):
+            raise DocumentError("an Open Badges 1.x assertion: only 2.0 (and 3.0) badges can be verified")
+        form = "signed" if token is not None else "hosted"
+        verification = given.get("verification", given.get("verify"))
+        declared = _types(verification.get("type")) if isinstance(verification, dict) else []
+        checks: list[Check] = []
+        if token is None and set(declared) & set(SIGNED_TYPES):
+            return self._report(form, [Check("proof", "fail", "the assertion declares SignedBadge verification "
+                                             "but came without its JWS (the signature is the badge)")], given)
+        if token is not None and not set(declared) & set(SIGNED_TYPES):
+            return self._report(form, [Check("proof", "fail", "a JWS whose assertion does not declare "
+                                             "SignedBadge verification")], given)
+        if token is None and not set(declared) & set(HOSTED_TYPES):
+            return self._report(form, [Check("document", "fail", "the assertion declares no verification "
+                                             f"type (HostedBadge or SignedBadge), got {declared or 'none'}")], given)
+
+        # The assertion itself: a hosted one is what its id serves now.
+        assertion, status = given, None
+        if form == "hosted":
+            assertion, proof, status = self._hosted_copy(given)
+            if proof is not None:
+                checks.append(proof)
+        document_check = _document_check(assertion, revoked=status is not None)
+        badge_class, profile, parts = self._badge_class_and_profile(assertion)
+        schema = _schema_check(assertion, badge_class, profile, parts, revoked=status is not None)
+        checks[:0] = [document_check, schema]
+        if form == "hosted" and not any(c.name == "proof" for c in checks):
+            checks.append(Check("proof", "pass", f"served at its id {assertion.get('id')}", code="proof.hosted"))
+        if form == "signed":
+            checks.append(self._signature(token, assertion, profile))
+            checks.append(_signed_scope(assertion, profile))
+        else:
+            checks.append(_hosted_scope(assertion, badge_class, profile))
+        checks += [_issued_on(assertion, self.now), _expires(assertion, self.now)]
+        checks.append(status or (self._revocation_list(assertion, profile) if form == "signed"
+                                 else _hosted_status(assertion)))
+        if recipient is not None:
+            checks.append(_recipient_check(assertion, recipient))
+        endorsement_check, endorsements = self._endorsements(assertion, badge_class, profile)
+        checks.append(endorsement_check)
+        badge = self._report(form, checks, assertion, badge_class, profile)
+        badge.token, badge.endorsements = token, endorsements
+        return badge
+
+    def _report(self, form: str, checks: list[Check], assertion: dict, badge_class: dict | None = None,
+                profile: dict | None = None) -> Ob2Badge:
+        issuer_id = profile.get("id") if isinstance(profile, dict) and isinstance(profile.get("id"), str) else None
+        assertion_id = assertion.get("id") if isinstance(assertion.get("id"), str) else None
+        report = VerificationReport.of(assertion_id, issuer_id, checks, _summary(assertion, badge_class, profile))
+        return Ob2Badge(form, report, assertion, badge_class, profile, documents=dict(self.documents))
+
+    # --- hosted ---------------------------------------------------------------------------------
+
+    def _hosted_copy(self, given: dict) -> tuple[dict, Check | None, Check | None]:
+        """(the assertion, a failed proof check or None, a revoked status check or None)."""
+        assertion_id = given.get("id")
+        if not _is_http(assertion_id):
+            return given, Check("proof", "fail", f"a hosted assertion's id must be an HTTP(S) URL, got {assertion_id!r}"), None
+        try:
+            hosted = self.fetch(assertion_id, "the hosted assertion")
+        except Gone as gone:
+            body = gone.document if isinstance(gone.document, dict) else {}
+            reason = body.get("revocationReason") if isinstance(body.get("revocationReason"), str) else None
+            return given, None, Check("status", "fail", f"revoked: {assertion_id} answers 410 Gone"
+                                      + (f" ({reason})" if reason else ""), code="status.revoked-hosted")
+        except Unavailable as exc:
+            return given, Check("proof", "indeterminate", str(exc), code="proof.unavailable"), None
+        if not isinstance(hosted, dict):
+            return given, Check("proof", "fail", f"{assertion_id} serves no assertion (a JSON object)"), None
+        if hosted.get("id") != assertion_id:
+            return given, Check("proof", "fail", f"{assertion_id} serves an assertion with another id "
+                                f"({hosted.get('id')!r})"), None
+        if hosted.get("revoked") is True:
+            reason = hosted.get("revocationReason")
+            return hosted, None, Check("status", "fail", "revoked: the hosted assertion says so"
+                                       + (f" ({reason})" if isinstance(reason, str) else ""), code="status.revoked-hosted")
+        return hosted, None, None
+
+    def _badge_class_and_profile(self, assertion: dict) -> tuple[dict | None, dict | None, list[str]]:
+        """The BadgeClass and issuer Profile, and what kept either from being had."""
+        problems: list[str] = []
+        badge_class = self._object(assertion.get("badge"), "the BadgeClass", problems)
+        profile = None
+        if badge_class is not None:
+            profile = self._object(badge_class.get("issuer"), "the issuer Profile", problems)
+        return badge_class, profile, problems
+
+    def _object(self, ref: object, what: str, problems: list[str]) -> dict | None:
+        """An object named by URL or embedded; one with an HTTP(S) id is what that id serves."""
+        url = ref if isinstance(ref, str) else ref.get("id") if isinstance(ref, dict) else None
+        if _is_http(url):
+            try:
+                found = self.fetch(url, what)
+            except Unavailable as exc:
+                problems.append(f"unavailable: {exc}")
+                return None
+            if not isinstance(found, dict) or found.get("id") != url:
+                problems.append(f"{what} at {url} is not a JSON object with that id")
+                return None
+            return found
+        if isinstance(ref, dict):
+            return ref
+        problems.append(f"{what} is missing" if ref is None else f"{what} is neither embedded nor an HTTP(S) URL: {ref!r}")
+        return None
+
+    # --- signed ---------------------------------------------------------------------------------
+
+    def _signature(self, token: str, assertion: dict, profile: dict | None) -> Check:
+        try:
+            header = jwt.get_unverified_header(token)
+        except InvalidTokenError as exc:
+            return Check("proof", "fail", f"the JWS header cannot be read: {exc}")
+        alg = header.get("alg")
+        if alg != "RS256":
+            return Check("proof", "fail", f"a signed OB 2.0 badge is verified with RS256 only, the JWS says alg {alg!r}",
+                         code="proof.malformed")
+        if "crit" in header:
+            return Check("proof", "fail", f"the JWS header has crit {header['crit']!r}: not understood")
+        if profile is None:
+            return Check("proof", "indeterminate", "the issuer Profile, which lists the keys, could not be had",
+                         code="proof.unavailable")
+        keys, problem = _listed_keys(assertion, profile)
+        if problem:
+            return Check("proof", "fail", problem)
+        unavailable = []
+        for key_ref in keys:
+            try:
+                public_key, key_id = self._key(key_ref, profile)
+            except Unavailable as exc:
+                unavailable.append(str(exc))
+                continue
+            except DocumentError as exc:
+                return Check("proof", "fail", str(exc))
+            try:
+                jwt.PyJWS().decode_complete(token, key=public_key, algorithms=["RS256"])
+            except InvalidTokenError:
+                continue
+            return Check("proof", "pass", f"JWS (RS256) signed with {key_id}, a key of issuer {profile.get('id')}",
+                         code="proof.verified", params={"method": key_id})
+        if unavailable:
+            return Check("proof", "indeterminate", "; ".join(unavailable), code="proof.unavailable")
+        return Check("proof", "fail", "the JWS signature does not verify with any key of the issuer",
+                     code="proof.mismatch")
+
+    def _key(self, ref: object, profile: dict) -> tuple[rsa.RSAPublicKey, str]:
+        key_id = ref if isinstance(ref, str) else ref.get("id") if isinstance(ref, dict) else None
+        document = ref if isinstance(ref, dict) and isinstance(ref.get("publicKeyPem"), str) else None
+        if document is None:
+            if not _is_http(key_id):
+                raise DocumentError(f"the issuer's key {key_id!r} is neither embedded nor an HTTP(S) URL")
+            document = self.fetch(key_id, "the issuer's CryptographicKey")
+        if not isinstance(document, dict) or not isinstance(document.get("publicKeyPem"), str):
+            raise DocumentError(f"the CryptographicKey {key_id} has no publicKeyPem")
+        owner = document.get("owner")
+        if owner != profile.get("id"):
+            raise DocumentError(f"the CryptographicKey {key_id} names owner {owner!r}, not the issuer {profile.get('id')}")
+        try:
+            public_key = serialization.load_pem_public_key(document["publicKeyPem"].encode("ascii"))
+        except (ValueError, UnicodeEncodeError, TypeError) as exc:
+            raise DocumentError(f"the publicKeyPem of {key_id} is not a PEM public key ({exc})") from None
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise DocumentError(f"the key {key_id} is not an RSA key (RS256 needs one)")
+        if public_key.key_size < MIN_RSA_BITS:
+            raise DocumentError(f"the key {key_id} has {public_key.key_size} bits, fewer than {MIN_RSA_BITS}")
+        return public_key, str(key_id or document.get("id"))
+
+    def _revocation_list(self, assertion: dict, profile: dict | None) -> Check:
+        if assertion.get("revoked") is True:
+            return Check("status", "fail", "revoked: the assertion says so", code="status.revoked-hosted")
+        if profile is None:
+            return Check("status", "indeterminate", "the issuer Profile, which names the revocation list, could not be had",
+                         code="status.unknown")
+        url = profile.get("revocationList")
+        if url is None:
+            return Check("status", "pass", "the issuer publishes no revocation list", code="status.active")
+        if not _is_http(url):
+            return Check("status", "fail", f"the issuer's revocationList is not an HTTP(S) URL: {url!r}")
+        try:
+            found = self.fetch(url, "the issuer's revocation list")
+        except Unavailable as exc:
+            return Check("status", "indeterminate", f"status unknown: {exc}", code="status.unknown")
+        revoked = found.get("revokedAssertions") if isinstance(found, dict) else None
+        if not isinstance(revoked, list) or "RevocationList" not in _types(found.get("type")):
+            return Check("status", "indeterminate", f"{url} is not a RevocationList with revokedAssertions",
+                         code="status.unknown")
+        keys = {("id", assertion.get("id")), ("uid", assertion.get("uid"))}
+        for entry in revoked:
+            listed = ("id", entry) if isinstance(entry, str) else None
+            if isinstance(entry, dict):
+                listed = ("id", entry.get("id")) if "id" in entry else ("uid", entry.get("uid"))
+            if listed is not None and listed[1] is not None and listed in keys:
+                reason = entry.get("revocationReason") if isinstance(entry, dict) else None
+                return Check("status", "fail", f"revoked: listed in {url}" + (f" ({reason})" if isinstance(reason, str) else ""),
+                             code="status.revoked-list")
+        return Check("status", "pass", f"not in the issuer's revocation list {url}", code="status.active")
+
+    # --- endorsements ---------------------------------------------------------------------------
+
+    def _endorsements(self, *objects: dict | None) -> tuple[Check, list[dict]]:
+        refs = []
+        for endorsed in objects:
+            if not isinstance(endorsed, dict):
+                continue
+            found = endorsed.get("endorsement")
+            for ref in found if isinstance(found, list) else [] if found is None else [found]:
+                refs.append((ref, endorsed.get("id")))
+        if not refs:
+            return Check("endorsements", "skip", "no OB 2.0 endorsements"), []
+        details, verified = [], []
+        for ref, subject in refs[:MAX_ENDORSEMENTS]:
+            outcome, reason, document = self._endorsement(ref, subject)
+            details.append({"id": (document or {}).get("id") or (ref if isinstance(ref, str) else None),
+                            "subject": subject, "outcome": outcome, "reason": reason})
+            if outcome == "pass":
+                verified.append(document)
+        skipped = len(refs) - MAX_ENDORSEMENTS
+        passed = len(verified)
+        reason = f"{passed} of {min(len(refs), MAX_ENDORSEMENTS)} OB 2.0 endorsements verify" + \
+            (f"; {skipped} more were not fetched" if skipped > 0 else "")
+        return Check("endorsements", "pass" if passed == len(refs) else "warn", reason, details=details), verified
+
+    def _endorsement(self, ref: object, subject: object) -> tuple[str, str, dict | None]:
+        problems: list[str] = []
+        endorsement = self._object(ref, "the endorsement", problems)
+        if endorsement is None:
+            return "indeterminate" if any(p.startswith("unavailable") for p in problems) else "fail", "; ".join(problems), None
+        if "Endorsement" not in _types(endorsement.get("type")):
+            return "fail", "not of type Endorsement", endorsement
+        claim = endorsement.get("claim")
+        if not isinstance(claim, dict) or claim.get("id") != subject:
+            return "fail", f"its claim is about {claim.get('id') if isinstance(claim, dict) else None!r}, not {subject!r}", endorsement
+        verification = endorsement.get("verification", endorsement.get("verify"))
+        if not (isinstance(verification, dict) and set(_types(verification.get("type"))) & set(HOSTED_TYPES)):
+            return "indeterminate", "only hosted endorsements are verified", endorsement
+        if not _is_http(endorsement.get("id")) or endorsement is ref:
+            return "fail", "a hosted endorsement must be served at its HTTP(S) id", endorsement
+        endorser = self._object(endorsement.get("issuer"), "the endorser's Profile", problems)
+        if endorser is None:
+            return "indeterminate", "; ".join(problems), endorsement
+        scope = _hosted_scope(endorsement, None, endorser)
+        if scope.outcome != "pass":
+            return "fail", scope.reason, endorsement
+        name = endorser.get("name") if isinstance(endorser.get("name"), str) else endorser.get("id")
+        return "pass", f"endorsed by {name}", endorsement
+
+
+# --- the checks that need no network -------------------------------------------------------------
+
+
+def _document_check(assertion: dict, *, revoked: bool) -> Check:
+    types = _types(assertion.get("type"))
+    if "Assertion" not in types and not revoked:
+        return Check("document", "fail", f"an OB 2.0 assertion has type Assertion, got {types or 'none'}")
+    return Check("document", "pass", f"an Open Badges 2.0 assertion ({assertion.get('id')})", code="document.ok",
+                 params={"types": "Assertion"})
+
+
+def _schema_check(assertion: dict, badge_class: dict | None, profile: dict | None, problems: list[str],
+                  *, revoked: bool) -> Check:
+    """OB 2.0 data validation: required properties and their types, per class."""
+    # A revoked assertion may be stripped down to id and revoked: nothing more is required of it.
+    errors = [] if revoked else [p for p in problems if not p.startswith("unavailable")]
+    if not revoked:
+        errors += _assertion_errors(assertion)
+        if badge_class is not None:
+            errors += _badge_class_errors(badge_class)
+        if profile is not None:
+            errors += _profile_errors(profile)
+    if errors:
+        return Check("schema", "fail", "; ".join(errors), code="schema.ob2-fails")
+    unavailable = [p.removeprefix("unavailable: ") for p in problems if p.startswith("unavailable")]
+    if unavailable:
+        return Check("schema", "indeterminate", "; ".join(unavailable))
+    return Check("schema", "pass", "the assertion, BadgeClass and issuer Profile have what OB 2.0 requires",
+                 code="schema.ob2")
+
+
+def _assertion_errors(assertion: dict) -> list[str]:
+    errors = _required(assertion, "Assertion", ("id", "recipient", "badge", "issuedOn"))
+    if "verification" not in assertion and "verify" not in assertion:
+        errors.append("Assertion: 'verification' is required")
+    recipient = assertion.get("recipient")
+    if isinstance(recipient, dict):
+        if not isinstance(recipient.get("type"), str) or not isinstance(recipient.get("identity"), str):
+            errors.append("Assertion: recipient needs a type and an identity (strings)")
+        elif recipient.get("hashed") is True and not _HASH.fullmatch(recipient["identity"]):
+            errors.append("Assertion: a hashed recipient identity is 'sha256$<hex>' or 'md5$<hex>'")
+        if "salt" in recipient and not isinstance(recipient["salt"], (str, type(None))):
+            errors.append("Assertion: recipient salt must be a string")
+    elif "recipient" in assertion:
+        errors.append("Assertion: recipient must be an IdentityObject")
+    for name in ("issuedOn", "expires"):
+        if name in assertion:
+            try:
+                _datetime(assertion[name], name)
+            except DocumentError as exc:
+                errors.append(f"Assertion: {exc}")
+    return errors
+
+
+def _badge_class_errors(badge_class: dict) -> list[str]:
+    errors = _required(badge_class, "BadgeClass", ("id", "name", "description", "image", "criteria", "issuer"))
+    if "BadgeClass" not in _types(badge_class.get("type")):
+        errors.append("BadgeClass: type must include BadgeClass")
+    return errors
+
+
+def _profile_errors(profile: dict) -> list[str]:
+    errors = _required(profile, "Profile", ("id", "name", "url", "email"))
+    if not {"Issuer", "Profile"} & set(_types(profile.get("type"))):
+        errors.append("Profile: type must include Issuer or Profile")
+    return errors
+
+
+def _required(document: dict, cls: str, names: tuple[str, ...]) -> list[str]:
+    errors = []
+    for name in names:
+        value = document.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            errors.append(f"{cls}: '{name}' is required")
+        elif name in ("id", "name", "description", "url", "email") and not isinstance(value, str):
+            errors.append(f"{cls}: '{name}' must be a string")
+    return errors
+
+
+def _hosted_scope(assertion: dict, badge_class: dict | None, profile: dict | None) -> Check:
+    """OB 2.0 VerificationObject: the assertion's id within the issuer's declared scope."""
+    if profile is None:
+        return Check("issuer-match", "indeterminate", "the issuer Profile could not be had, so its verification "
+                     "scope is unknown", code="issuer-match.unknown")
+    policy = profile.get("verification", profile.get("verify"))
+    assertion_id = assertion.get("id")
+    host = (urlsplit(assertion_id).hostname or "") if isinstance(assertion_id, str) else ""
+    if isinstance(policy, dict):
+        prop = policy.get("verificationProperty", "id")
+        if prop not in ("id", "@id"):
+            return Check("issuer-match", "fail", f"verificationProperty {prop!r}: only id is supported")
+        origins = _strings(policy.get("allowedOrigins"))
+        prefixes = _strings(policy.get("startsWith"))
+        if origins and host not in {o.lower() for o in origins}:
+            return Check("issuer-match", "fail", f"{assertion_id} is not on an origin the issuer allows ({', '.join(origins)})",
+                         code="issuer-match.outside")
+        if prefixes and not any(assertion_id.startswith(p) for p in prefixes):
+            return Check("issuer-match", "fail", f"{assertion_id} does not start with what the issuer allows "
+                         f"({', '.join(prefixes)})", code="issuer-match.outside")
+        if origins or prefixes:
+            return Check("issuer-match", "pass", f"{assertion_id} is within the verification scope of issuer "
+                         f"{profile.get('id')}", code="issuer-match.scope")
+    profile_id = profile.get("id")
+    if not _is_http(profile_id):
+        return Check("issuer-match", "fail", f"the issuer Profile's id {profile_id!r} is not an HTTP(S) URL, so "
+                     "nothing binds a hosted assertion to it")
+    origin = urlsplit(profile_id).hostname
+    hosted = [("the assertion", assertion_id)] + ([("the BadgeClass", badge_class.get("id"))]
+                                                  if badge_class is not None and _is_http(badge_class.get("id")) else [])
+    for what, url in hosted:
+        if urlsplit(url).hostname != origin:
+            return Check("issuer-match", "fail", f"{what} ({url}) is not on the issuer's origin {origin}, and the "
+                         "issuer declares no other", code="issuer-match.outside")
+    return Check("issuer-match", "pass", f"hosted on the origin of issuer {profile_id}", code="issuer-match.scope")
+
+
+def _listed_keys(assertion: dict, profile: dict) -> tuple[list, str | None]:
+    listed = profile.get("publicKey")
+    keys = listed if isinstance(listed, list) else [] if listed is None else [listed]
+    if not keys:
+        return [], f"the issuer Profile {profile.get('id')} lists no publicKey"
+    verification = assertion.get("verification", assertion.get("verify"))
+    creator = verification.get("creator") if isinstance(verification, dict) else None
+    if creator is None:
+        return keys, None
+    ids = [k if isinstance(k, str) else k.get("id") if isinstance(k, dict) else None for k in keys]
+    if creator not in ids:
+        return [], f"the signing key {creator} is not listed in the issuer Profile's publicKey"
+    return [keys[ids.index(creator)]], None
+
+
+def _signed_scope(assertion: dict, profile: dict | None) -> Check:
+    if profile is None:
+        return Check("issuer-match", "indeterminate", "the issuer Profile could not be had", code="issuer-match.unknown")
+    return Check("issuer-match", "pass", f"signed with a key the issuer Profile {profile.get('id')} lists and owns",
+                 code="issuer-match.key")
+
+
+def _issued_on(assertion: dict, now: datetime) -> Check:
+    try:
+        issued = _datetime(assertion.get("issuedOn"), "issuedOn")
+    except DocumentError as exc:
+        return Check("valid-from", "fail", str(exc))
+    if issued > now + CLOCK_SKEW:
+        return Check("valid-from", "fail", f"issued on {assertion['issuedOn']}, which is in the future",
+                     code="valid-from.not-yet", params={"when": assertion["issuedOn"]})
+    return Check("valid-from", "pass", f"issued on {assertion['issuedOn']}", code="valid-from.pass",
+                 params={"when": assertion["issuedOn"]})
+
+
+def _expires(assertion: dict, now: datetime) -> Check:
+    if assertion.get("expires") is None:
+        return Check("valid-until", "pass", "no expiry date", code="valid-until.never")
+    try:
+        until = _datetime(assertion["expires"], "expires")
+    except DocumentError as exc:
+        return Check("valid-until", "fail", str(exc))
+    if until <= now:
+        return Check("valid-until", "fail", f"expired on {assertion['expires']}", code="valid-until.expired",
+                     params={"when": assertion["expires"]})
+    return Check("valid-until", "pass", f"valid until {assertion['expires']}", code="valid-until.pass",
+                 params={"when": assertion["expires"]})
+
+
+def _hosted_status(assertion: dict) -> Check:
+    return Check("status", "pass", f"not revoked: {assertion.get('id')} still serves it", code="status.active")
+
+
+def _recipient_check(assertion: dict, wanted: str) -> Check:
+    recipient = assertion.get("recipient") if isinstance(assertion.get("recipient"), dict) else {}
+    if recipient_matches(recipient, wanted):
+        return Check("recipient", "pass", f"issued to {wanted}", code="recipient.yes", params={"recipient": wanted})
+    return Check("recipient", "fail", f"not issued to {wanted}: the assertion names another recipient",
+                 code="recipient.no", params={"recipient": wanted})
+
+
+def recipient_matches(recipient: dict, wanted: str) -> bool:
+    """Whether an IdentityObject names `wanted` (its hash salted as it says, or its plain value;
+    e-mail addresses compared without case, as OB 2.0 issuers hash them lowercased)."""
+    identity = recipient.get("identity")
+    if not isinstance(identity, str):
+        return False
+    salt = recipient.get("salt") if isinstance(recipient.get("salt"), str) else ""
+    candidates = {wanted.strip(), wanted.strip().lower()}
+    if recipient.get("hashed") is True:
+        match = _HASH.fullmatch(identity)
+        if match is None:
+            return False
+        algorithm, digest = match.group(1), match.group(2).lower()
+        return any(hmac.compare_digest(hashlib.new(algorithm, (c + salt).encode("utf-8")).hexdigest(), digest)
+                   for c in candidates)
+    return identity.strip().lower() in {c.lower() for c in candidates}
+
+
+def _summary(assertion: dict, badge_class: dict | None, profile: dict | None) -> Summary:
+    recipient = assertion.get("recipient") if isinstance(assertion.get("recipient"), dict) else {}
+    kind = recipient.get("type") if isinstance(recipient.get("type"), str) else None
+    shown = None if kind is None else f"{kind} ({'hashed' if recipient.get('hashed') else 'plain'})"
+    text = lambda d, k: d.get(k) if isinstance(d, dict) and isinstance(d.get(k), str) else None  # noqa: E731
+    return Summary(kind="credential", name=text(badge_class, "name"), issuer_id=text(profile, "id"),
+                   issuer_name=text(profile, "name"), recipient=shown, issued=text(assertion, "issuedOn"),
+                   valid_until=text(assertion, "expires"))
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _types(value: object) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, str)]
+
+
+def _strings(value: object) -> list[str]:
+    return _types(value)
+
+
+def _is_http(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://")) and bool(urlsplit(value).hostname)
+
+
+def _datetime(value: object, name: str) -> datetime:
+    """OB 2.0 DateTime: ISO 8601 with a time zone (v1's Unix timestamps and bare dates are not)."""
+    if not isinstance(value, str):
+        raise DocumentError(f"{name} must be an ISO 8601 date-time string, got {value!r}")
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise DocumentError(f"{name} {value!r} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise DocumentError(f"{name} {value!r} has no time zone, which OB 2.0 requires")
+    try:
+        return moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise DocumentError(f"{name} {value!r} is out of range") from None
+
+
+def datetime_of(value: object, name: str) -> datetime:
+    """An OB 2.0 DateTime, for the mapping to OB 3.0."""
+    return _datetime(value, name)
+
+
+# --- proof of control of a Profile ---------------------------------------------------------------
+
+
+def signed_claim(token: str, profile: dict, fetch: Fetch) -> dict:
+    """The claims of a JWS (RS256) that verifies with a key the Profile lists and owns: how an
+    issuer that signs its badges proves it controls the Profile. DocumentError naming what fails;
+    Unavailable when the key cannot be had."""
+    try:
+        header = jwt.get_unverified_header(token.strip())
+    except InvalidTokenError as exc:
+        raise DocumentError(f"the signed claim is not a JWS: {exc}") from None
+    if header.get("alg") != "RS256":
+        raise DocumentError(f"the signed claim must use RS256, it says alg {header.get('alg')!r}")
+    verification = _Verification(fetch, datetime.now(timezone.utc))
+    keys, problem = _listed_keys({}, profile)
+    if problem:
+        raise DocumentError(problem)
+    for ref in keys:
+        public_key, _ = verification._key(ref, profile)
+        try:
+            return json_text.loads(jwt.PyJWS().decode(token.strip(), key=public_key, algorithms=["RS256"]))
+        except InvalidTokenError:
+            continue
+    raise DocumentError("the signed claim does not verify with any key the Profile lists")
+
+
+def strings_in(document: object, depth: int = 0):
+    """Every text value in a document (a Profile's description, name, ...), to find a claim token."""
+    if depth > 8:
+        return
+    if isinstance(document, str):
+        yield document
+    elif isinstance(document, dict):
+        for value in document.values():
+            yield from strings_in(value, depth + 1)
+    elif isinstance(document, list):
+        for value in document:
+            yield from strings_in(value, depth + 1)
+
+
+# --- OB 2.0 -> OB 3.0 (Open Badges 3.0 Implementation Guide, "Migrating from OB 2.0") ------------
+
+
+def badge_class_of(assertion: dict, documents: dict) -> dict:
+    """The BadgeClass an assertion names, from the documents its verification rested on (or
+    embedded in it)."""
+    ref = assertion.get("badge")
+    url = ref if isinstance(ref, str) else ref.get("id") if isinstance(ref, dict) else None
+    found = documents.get(url) if isinstance(url, str) else None
+    if isinstance(found, dict):
+        return found
+    if isinstance(ref, dict):
+        return ref
+    raise DocumentError("the BadgeClass of the assertion is not among the documents it was verified with")
+
+
+def achievement_definition(badge_class: dict) -> dict:
+    """An OB 3.0 Achievement definition with the BadgeClass's name, description, criteria,
+    alignments, tags and image, and the BadgeClass's id as an identifier (linking old and new)."""
+    criteria = badge_class.get("criteria")
+    if isinstance(criteria, dict):
+        narrative = criteria.get("narrative") if isinstance(criteria.get("narrative"), str) else None
+        url = criteria.get("id") if _is_http(criteria.get("id")) else None
+    else:
+        narrative, url = None, criteria if _is_http(criteria) else None
+    mapped_criteria = {"narrative": narrative or (f"See {url}" if url else "As the issuer's Open Badges 2.0 BadgeClass says.")}
+    if url:
+        mapped_criteria["id"] = url
+    definition: dict = {"name": badge_class.get("name"), "description": badge_class.get("description"),
+                        "criteria": mapped_criteria, "achievementType": "Badge",
+                        "otherIdentifier": [{"type": "IdentifierEntry", "identifier": badge_class.get("id"),
+                                             "identifierType": "identifier"}]}
+    image = badge_class.get("image")
+    image_url = image if isinstance(image, str) else image.get("id") if isinstance(image, dict) else None
+    if isinstance(image_url, str) and (image_url.startswith(("https://", "http://", "data:image/"))):
+        definition["image"] = {"id": image_url, "type": "Image"}
+        if isinstance(image, dict) and isinstance(image.get("caption"), str):
+            definition["image"]["caption"] = image["caption"]
+    alignments = badge_class.get("alignment")
+    alignments = alignments if isinstance(alignments, list) else [] if alignments is None else [alignments]
+    mapped = []
+    for alignment in alignments:
+        if isinstance(alignment, dict) and isinstance(alignment.get("targetName"), str) and _is_http(alignment.get("targetUrl")):
+            entry = {"type": ["Alignment"], "targetName": alignment["targetName"], "targetUrl": alignment["targetUrl"]}
+            for name in ("targetDescription", "targetCode", "targetFramework"):
+                if isinstance(alignment.get(name), str):
+                    entry[name] = alignment[name]
+            mapped.append(entry)
+    if mapped:
+        definition["alignment"] = mapped
+    tags = [t for t in _types(badge_class.get("tags")) if t.strip()]
+    if tags:
+        definition["tag"] = tags
+    return definition
+
+
+_IDENTITY_TYPES = {"email": "emailAddress", "url": "url", "telephone": "phone"}
+
+
+def recipient_of(assertion: dict) -> tuple[str | None, dict | None]:
+    """(a plain e-mail address, or an OB 3.0 IdentityObject carrying the hashed one as it is)."""
+    recipient = assertion.get("recipient") if isinstance(assertion.get("recipient"), dict) else {}
+    kind = _IDENTITY_TYPES.get(recipient.get("type"))
+    identity = recipient.get("identity")
+    if kind is None or not isinstance(identity, str):
+        raise DocumentError(f"the recipient type {recipient.get('type')!r} has no OB 3.0 counterpart "
+                            "(email, url or telephone)")
+    if recipient.get("hashed") is not True:
+        if kind == "emailAddress":
+            return identity, None
+        return None, {"type": "IdentityObject", "identityHash": identity, "identityType": kind, "hashed": False}
+    carried = {"type": "IdentityObject", "identityHash": identity, "identityType": kind, "hashed": True}
+    if isinstance(recipient.get("salt"), str):
+        carried["salt"] = recipient["salt"]
+    return None, carried
+
+
+def evidence_of(assertion: dict) -> list[dict]:
+    """OB 3.0 Evidence from the assertion's evidence and narrative, and one entry naming the
+    original assertion (the link from the new credential to the badge it re-issues)."""
+    given = assertion.get("evidence")
+    items = given if isinstance(given, list) else [] if given is None else [given]
+    mapped = []
+    for item in items:
+        if isinstance(item, str) and _is_http(item):
+            mapped.append({"id": item, "type": ["Evidence"]})
+        elif isinstance(item, dict):
+            entry = {"type": ["Evidence"]}
+            if _is_http(item.get("id")):
+                entry["id"] = item["id"]
+            for name in ("narrative", "name", "description", "genre", "audience"):
+                if isinstance(item.get(name), str) and item[name].strip():
+                    entry[name] = item[name]
+            if len(entry) > 1:
+                mapped.append(entry)
+    if isinstance(assertion.get("narrative"), str) and assertion["narrative"].strip():
+        mapped.append({"type": ["Evidence"], "narrative": assertion["narrative"]})
+    original = {"type": ["Evidence"], "name": "The Open Badges 2.0 assertion this credential re-issues",
+                "genre": "Open Badges 2.0 assertion"}
+    if _is_http(assertion.get("id")):
+        original["id"] = assertion["id"]
+    else:
+        original["description"] = str(assertion.get("id"))
+    mapped.append(original)
+    return mapped
