@@ -546,6 +546,11 @@ def test_a_hosted_badge_is_reissued_as_an_ob3_credential_of_the_organisation(reg
     from registry.api import create_app
     with TestClient(create_app(registry)) as client:
         html = client.get("/pages/issuers/leerhuis").text
+        page = client.get(f"/credentials/{made.id}", headers={"Accept": "text/html"}).text
+        dutch = client.get(f"/credentials/{made.id}?lang=nl", headers={"Accept": "text/html"}).text
+    original = site.url("/assertions/1.json")
+    assert f'Re-issued as Open Badges 3.0 by its issuer from <a href="{original}" rel="nofollow">an Open Badges 2.0 badge</a>' in page
+    assert "opnieuw uitgegeven als Open Badges 3.0" in dutch
     assert "imported · Open Badges 2.0</span>" in html
     assert f'<a href="/credentials/{made.id}">re-issued as Open Badges 3.0</a>' in html
     # A second badge of the same BadgeClass re-issues under the same Achievement.

@@ -122,3 +122,27 @@ def test_a_profile_that_would_not_conform_is_refused(api, fields, words):
     refused = api.post("/issuers", {"slug": "roc", "name": "ROC", **fields})
     problem = assert_problem(refused, 422)
     assert words in problem["detail"], problem
+
+
+def test_an_achievement_as_a_national_profile_defines_it(api):
+    """creditsAvailable, fieldOfStudy, humanCode, otherIdentifier, related, a resultDescription with
+    an id a result references, and the issuer's own version label: kept, signed, conformant, VALID."""
+    key = api.register("roc")
+    definition = {
+        "name": "Lassen niveau 2", "description": "Last een T-verbinding.", "criteria": {"narrative": "Praktijkexamen."},
+        "achievementType": "Certificate", "creditsAvailable": 7.5, "fieldOfStudy": "Metaalbewerking",
+        "humanCode": "LAS-2", "version": "2024-1",
+        "otherIdentifier": [{"type": "IdentifierEntry", "identifier": "crebo-25212", "identifierType": "identifier"}],
+        "related": [{"id": "https://roc.example/lassen-1", "type": ["Related"], "version": "2023-1"}],
+        "resultDescription": [{"id": "https://roc.example/lassen-2/cijfer", "type": ["ResultDescription"],
+                               "name": "Cijfer", "resultType": "GradePointAverage"}]}
+    made = api.ok("/achievements", {"definition": definition}, key, status=201)
+    document = issued(api, key, made["id"], results=[
+        {"type": ["Result"], "value": "8,2", "resultDescription": "https://roc.example/lassen-2/cijfer"}])
+    achievement = document["credentialSubject"]["achievement"]
+    for name in ("creditsAvailable", "fieldOfStudy", "humanCode", "otherIdentifier", "related", "version"):
+        assert achievement[name] == definition[name], name
+    assert achievement["resultDescription"][0]["id"] == "https://roc.example/lassen-2/cijfer"
+    assert document["credentialSubject"]["result"][-1]["resultDescription"] == "https://roc.example/lassen-2/cijfer"
+    assert schema.check(document).ok
+    assert api.client.post("/verify", json=document).json()["verdict"] == "VALID"

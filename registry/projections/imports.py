@@ -19,6 +19,7 @@ DDL = (
     " position BIGINT NOT NULL, reissued_as TEXT NULL)",
     "CREATE UNIQUE INDEX IF NOT EXISTS imported_by_position ON imported_credentials (position)",
     "CREATE INDEX IF NOT EXISTS imported_of_issuer ON imported_credentials (issuer_id, position)",
+    "CREATE INDEX IF NOT EXISTS imported_reissued_as ON imported_credentials (reissued_as)",
 )
 INSERT = ("INSERT INTO imported_credentials (id, credential_id, format, baked, source, issuer, issuer_id, name,"
           " verdict, checks, unverified, imported_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -72,6 +73,12 @@ def _view(row) -> ImportView:
 def by_id(db: Database, ref: str) -> ImportView | None:
     """An import by the registry's id for it or by the credential's own id."""
     rows = db.query(f"{_SELECT} WHERE id = ? OR credential_id = ?", (ref, ref))
+    return _view(rows[0]) if rows else None
+
+
+def reissue_of(db: Database, credential_id: str) -> ImportView | None:
+    """The import a credential of this registry re-issues (an OB 2.0 badge), if it is one."""
+    rows = db.query(f"{_SELECT} WHERE reissued_as = ?", (credential_id,))
     return _view(rows[0]) if rows else None
 
 

@@ -482,6 +482,11 @@ class Queries:
         except FetchError as exc:
             raise InputError("url", str(exc)) from None
 
+    def reissue_of(self, credential_id: str) -> ImportView | None:
+        """The imported OB 2.0 badge a credential of this registry re-issues, if it is one."""
+        self.fresh()
+        return imports.reissue_of(self.db, credential_id)
+
     def imported_original(self, ref: str) -> str:
         """The imported document exactly as it came (a VC-JWT: its compact JWS)."""
         found = self.imported(ref)

@@ -85,6 +85,7 @@ class Shown:
     qr: str
     og_image: str
     caused_by: str | None = None  # an automatic pathway's award: the credential that completed it
+    reissued_from: object | None = None  # ImportView: the imported OB 2.0 badge this re-issues
 
 
 @lru_cache(maxsize=2048)
@@ -186,7 +187,8 @@ def gather(queries: Queries, ref: str) -> Shown:
         image_src=None if stored is None else f"/images/{stored.sha256}.{stored.extension}",
         default_badge=default,
         issuer_image=None if issuer_stored is None else f"/images/{issuer_stored.sha256}.{issuer_stored.extension}",
-        qr=qr, og_image=f"{url}/baked.png", caused_by=getattr(record, "caused_by", None))
+        qr=qr, og_image=f"{url}/baked.png", caused_by=getattr(record, "caused_by", None),
+        reissued_from=queries.reissue_of(record.id))
 
 
 def _dicts(value) -> list[dict]:

@@ -180,6 +180,8 @@ EN: dict[str, str] = {
     "band_to": "{low} to {top}",
     "band_open": "{low} or more",
     "at_least_level": "at level {level} or higher",
+    "credential_reissued": "Re-issued as Open Badges 3.0 by its issuer from {original}, brought into the registry on {when}.",
+    "credential_reissued_original": "an Open Badges 2.0 badge",
     "credential_automatic": "Awarded automatically by the registry when {cause} completed the pathway.",
     "credential_automatic_cause": "this award",
     "awarded_automatically": "The registry awards this achievement automatically, as soon as a learner holds all of these.",

@@ -177,6 +177,8 @@ NL: dict[str, str] = {
     "band_to": "{low} tot en met {top}",
     "band_open": "{low} of meer",
     "at_least_level": "op niveau {level} of hoger",
+    "credential_reissued": "Door de uitgever opnieuw uitgegeven als Open Badges 3.0, uit {original} die op {when} in het register kwam.",
+    "credential_reissued_original": "een Open Badge 2.0",
     "credential_automatic": "Automatisch toegekend door het register toen {cause} het leerpad voltooide.",
     "credential_automatic_cause": "deze toekenning",
     "awarded_automatically": "Het register kent deze prestatie automatisch toe, zodra een deelnemer al deze prestaties heeft.",
