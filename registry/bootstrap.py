@@ -52,6 +52,7 @@ class Registry:
     settings: Settings
     store: EventStore  # for the root's own chores (init, close); edges use the three above
     closed: bool = False
+    custody: object = None  # key custody the root opened and closes (an HSM session), if it has to
 
     @property
     def description(self) -> str:
@@ -88,6 +89,18 @@ class Registry:
             self.queries.images.close()
         self.access.close()
         self.store.close()
+        if self.custody is not None:
+            self.custody.close()
+
+
+def open_custody(settings: Settings) -> KeyCustody:
+    """Key custody as the settings choose it: the file keystore, or a PKCS#11 token (an HSM)."""
+    if settings.key_custody == "pkcs11":
+        from registry.keystore.pkcs11 import Pkcs11Custody, read_pin
+
+        return Pkcs11Custody(settings.pkcs11_module, settings.pkcs11_token,
+                             read_pin(settings.pkcs11_pin, settings.pkcs11_pin_file))
+    return Keystore(settings.keys_dir, settings.keystore_passphrase)
 
 
 def open_registry(environ: Mapping[str, str] | None = None, *, custody: KeyCustody | None = None,
@@ -111,7 +124,11 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         opened.append(cache)
         images = ImageStore(open_database(settings.store), create_table=create)
         opened.append(images)
-        custody = custody or Keystore(settings.keys_dir, settings.keystore_passphrase)
+        given = custody is not None
+        custody = custody or open_custody(settings)
+        owned = None if given or not hasattr(custody, "close") else custody  # the root closes what it opened
+        if owned is not None:
+            opened.append(owned)
         log_db = open_database(settings.store)
         opened.append(log_db)
         log = TransparencyLog(reader := LogReader(log_db, store.recorder.events_table_name),
@@ -156,7 +173,7 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
                                achievements, credentials),
         contexts=ContextCommands(records),
     )
-    return Registry(commands, queries, access, settings, store)
+    return Registry(commands, queries, access, settings, store, custody=owned)
 
 
 def open_auditor(environ: Mapping[str, str] | None = None, *, progress: bool = False):

@@ -4,6 +4,11 @@ REGISTRY_PUBLIC_URL            the registry's origin: achievements, status lists
                                did:web are named under it (default http://localhost:8000)
 REGISTRY_KEYS                  the keystore directory (default ./keys)
 REGISTRY_KEYSTORE_PASSPHRASE   derive the keystore's master key from this passphrase (scrypt)
+REGISTRY_KEY_CUSTODY           where signing keys live: "file" (default: the keystore directory) or
+                               "pkcs11" (an HSM's token; keys are made in it and never leave it)
+REGISTRY_PKCS11_MODULE         with pkcs11: the token's PKCS#11 library (e.g. /usr/lib/softhsm/libsofthsm2.so)
+REGISTRY_PKCS11_TOKEN          with pkcs11: the token's label
+REGISTRY_PKCS11_PIN            with pkcs11: the user PIN, or REGISTRY_PKCS11_PIN_FILE: a 0600 file holding it
 REGISTRY_API_RATE_PER_MINUTE   writes per minute per API key (default 120)
 REGISTRY_API_BURST             writes an API key may make at once (default: the rate per minute)
 REGISTRY_READ_RATE_PER_MINUTE  reads per minute per client address, all workers and hosts together
@@ -122,6 +127,11 @@ class Settings:
     max_event_streams: int = 100
     idempotency_expiry_seconds: int | None = None
     insecure_hosts: frozenset[str] = frozenset()
+    key_custody: str = "file"  # or "pkcs11"
+    pkcs11_module: str | None = None
+    pkcs11_token: str | None = None
+    pkcs11_pin: str | None = field(default=None, repr=False)
+    pkcs11_pin_file: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -141,7 +151,26 @@ class Settings:
             max_event_streams=_count(environ, "REGISTRY_MAX_EVENT_STREAMS", 100),
             idempotency_expiry_seconds=_count(environ, "REGISTRY_IDEMPOTENCY_EXPIRY_SECONDS", None),
             insecure_hosts=_hosts(environ.get("REGISTRY_INSECURE_HOSTS")),
+            **_custody(environ),
         )
+
+
+def _custody(environ: Mapping[str, str]) -> dict:
+    kind = (environ.get("REGISTRY_KEY_CUSTODY") or "file").strip().lower()
+    if kind not in ("file", "pkcs11"):
+        raise ConfigurationError("REGISTRY_KEY_CUSTODY", f"must be file or pkcs11, got {kind!r}")
+    found = {"key_custody": kind, "pkcs11_module": environ.get("REGISTRY_PKCS11_MODULE") or None,
+             "pkcs11_token": environ.get("REGISTRY_PKCS11_TOKEN") or None,
+             "pkcs11_pin": environ.get("REGISTRY_PKCS11_PIN") or None,
+             "pkcs11_pin_file": environ.get("REGISTRY_PKCS11_PIN_FILE") or None}
+    if kind == "pkcs11":
+        for name, key in (("REGISTRY_PKCS11_MODULE", "pkcs11_module"), ("REGISTRY_PKCS11_TOKEN", "pkcs11_token")):
+            if not found[key]:
+                raise ConfigurationError(name, "is required with REGISTRY_KEY_CUSTODY=pkcs11")
+        if not found["pkcs11_pin"] and not found["pkcs11_pin_file"]:
+            raise ConfigurationError("REGISTRY_PKCS11_PIN", "or REGISTRY_PKCS11_PIN_FILE is required with "
+                                                            "REGISTRY_KEY_CUSTODY=pkcs11")
+    return found
 
 
 def _hosts(value: str | None) -> frozenset[str]:
