@@ -23,6 +23,7 @@ from registry.commands.records import Records
 from registry.commands.status_lists import StatusListCommands
 from registry.commands.trust import TrustCommands
 from registry.keystore import Keystore
+from registry.metrics import CountedCustody
 from registry.log.checkpoints import Checkpointer
 from registry.log.service import TransparencyLog
 from registry.log.storage import LogReader
@@ -129,6 +130,7 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         owned = None if given or not hasattr(custody, "close") else custody  # the root closes what it opened
         if owned is not None:
             opened.append(owned)
+        custody = CountedCustody(custody, "given" if given else settings.key_custody)
         log_db = open_database(settings.store)
         opened.append(log_db)
         log = TransparencyLog(reader := LogReader(log_db, store.recorder.events_table_name),

@@ -20,6 +20,8 @@ REGISTRY_IDEMPOTENCY_EXPIRY_SECONDS  how long a write claimed with an Idempotenc
                                largest batch takes)
 REGISTRY_MAX_EVENT_STREAMS     event streams (/events/stream) open at once, all workers and hosts
                                together (default 100)
+REGISTRY_READY_MAX_LAG         /readyz answers 503 while a read model is more events behind the log
+                               than this (default 1000)
 REGISTRY_INSECURE_HOSTS        host:port,... the verifier may fetch from over plain http and that may
                                resolve to private addresses (tests, local demos); default none
 and the store's settings (registry.store.settings): REGISTRY_HOME, REGISTRY_DATABASE_URL,
@@ -127,6 +129,7 @@ class Settings:
     max_event_streams: int = 100
     idempotency_expiry_seconds: int | None = None
     insecure_hosts: frozenset[str] = frozenset()
+    ready_max_lag: int = 1000
     key_custody: str = "file"  # or "pkcs11"
     pkcs11_module: str | None = None
     pkcs11_token: str | None = None
@@ -151,6 +154,7 @@ class Settings:
             max_event_streams=_count(environ, "REGISTRY_MAX_EVENT_STREAMS", 100),
             idempotency_expiry_seconds=_count(environ, "REGISTRY_IDEMPOTENCY_EXPIRY_SECONDS", None),
             insecure_hosts=_hosts(environ.get("REGISTRY_INSECURE_HOSTS")),
+            ready_max_lag=_count(environ, "REGISTRY_READY_MAX_LAG", 1000),
             **_custody(environ),
         )
 

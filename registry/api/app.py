@@ -28,6 +28,8 @@ from registry.api.pages import pages_router, template_config
 from registry.api.http import screening
 from registry.api.problems import HANDLERS
 from registry.api.log import HANDLERS as LOG
+from registry.api.operations import HANDLERS as OPERATIONS
+from registry.api.operations import RequestMetrics
 from registry.api.reading import HANDLERS as READ_SIDE
 from registry.bootstrap import Registry, open_registry
 from registry.commands import MAX_DOCUMENT_BYTES
@@ -41,7 +43,7 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
 
     return HeadAsGet(
         route_handlers=[IssuerController, AchievementController, CredentialController,
-                        EndorsementController, EventController, *READ_SIDE, *LOG, *KPIS, *IMAGES, *IMPORTS, *CONTEXTS, *CREDENTIAL_PAGE, pages_router(),
+                        EndorsementController, EventController, *READ_SIDE, *LOG, *KPIS, *IMAGES, *IMPORTS, *CONTEXTS, *CREDENTIAL_PAGE, *OPERATIONS, pages_router(),
                         assets_router()],
         dependencies={
             "commands": provide(registry.commands), "queries": provide(registry.queries),
@@ -50,7 +52,8 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
         },
         # The hot read (a credential's status) takes `queries` from here instead of by injection:
         # resolving a dependency costs each request a cleanup group, about 9% of that endpoint.
-        state=State({"queries": registry.queries}),
+        state=State({"queries": registry.queries, "ready_max_lag": registry.settings.ready_max_lag}),
+        middleware=[RequestMetrics],
         template_config=template_config(),
         exception_handlers=HANDLERS,
         before_request=screening(registry.access),

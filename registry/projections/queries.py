@@ -614,6 +614,13 @@ class Queries:
     def projection_status(self) -> list[ProjectionStatus]:
         return self.read_model.runner.status()
 
+    def operations(self) -> tuple[int, list[ProjectionStatus], int]:
+        """What operators watch: the log's last position, each read model's lag and quarantine, and
+        the size of the latest signed checkpoint (0 before the first). Unavailable when the store
+        cannot be reached."""
+        latest = None if self.log is None else self.log.reader.latest()
+        return self.store.max_position(), self.projection_status(), 0 if latest is None else latest.size
+
     # --- home page figures ----------------------------------------------------------------------------------
 
     def figures(self) -> Figures:
