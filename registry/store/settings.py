@@ -3,6 +3,7 @@
 REGISTRY_HOME          data directory (default ./data); the SQLite file is <home>/registry.sqlite
 REGISTRY_DATABASE_URL  empty: SQLite. postgresql://user:password@host:port/dbname[?schema=name]
                        (or ?options=-c search_path=name): PostgreSQL
+REGISTRY_DATABASE_URL_FILE  instead of the URL: a 0600 file holding it (a container's secret)
 REGISTRY_CREATE_TABLES "false" for a deployment that runs as an application role without DDL
                        rights (the owner created the tables and ran enforce_append_only first)
 """
@@ -62,10 +63,24 @@ class StoreSettings:
         environ = os.environ if environ is None else environ
         home = Path(environ.get("REGISTRY_HOME") or "./data").resolve()
         create_tables = _flag(environ, "REGISTRY_CREATE_TABLES", default=True)
-        url = (environ.get("REGISTRY_DATABASE_URL") or "").strip()
+        url = (environ.get("REGISTRY_DATABASE_URL") or "").strip() or _secret_file(environ, "REGISTRY_DATABASE_URL_FILE")
         if not url:
             return cls(home=home, create_tables=create_tables)
         return cls(home=home, create_tables=create_tables, **parse_database_url(url))
+
+
+def _secret_file(environ: Mapping[str, str], key: str) -> str:
+    """The content of a file a container secret mounts (a URL with a password): only its owner may
+    read it, or it is refused."""
+    name = (environ.get(key) or "").strip()
+    if not name:
+        return ""
+    path = Path(name)
+    if not path.is_file():
+        raise StoreSettingsError(f"{name} does not exist", key)
+    if path.stat().st_mode & 0o077:
+        raise StoreSettingsError(f"{name} may be read by others: chmod 600 it", key)
+    return path.read_text(encoding="utf-8").strip()
 
 
 def _flag(environ: Mapping[str, str], key: str, *, default: bool) -> bool:
