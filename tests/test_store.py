@@ -353,3 +353,16 @@ def test_missing_postgres_fails_under_ci_and_skips_elsewhere(monkeypatch: pytest
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="no pg_ctl"):
         _postgres_unavailable("no pg_ctl")
+
+
+def test_the_database_url_may_come_from_a_secret_file_only_its_owner_reads(tmp_path: Path) -> None:
+    secret = tmp_path / "app_database_url"
+    secret.write_text("postgresql://registry_app:s3cret@db.example:5432/registry\n")
+    secret.chmod(0o644)
+    with pytest.raises(StoreSettingsError, match="may be read by others: chmod 600"):
+        StoreSettings.from_environ({"REGISTRY_DATABASE_URL_FILE": str(secret)})
+    secret.chmod(0o400)
+    env = eventsourcing_env(StoreSettings.from_environ({"REGISTRY_DATABASE_URL_FILE": str(secret)}))
+    assert (env["POSTGRES_HOST"], env["POSTGRES_PASSWORD"]) == ("db.example", "s3cret")
+    with pytest.raises(StoreSettingsError, match="does not exist"):
+        StoreSettings.from_environ({"REGISTRY_DATABASE_URL_FILE": str(tmp_path / "missing")})
