@@ -97,10 +97,22 @@ def test_a_revocation_through_one_server_is_visible_through_the_other(shared_env
         status = f"/credentials/{issued.json()['id']}/status"
         before = b.get(status)
         assert before.status_code == 200 and before.json()["status"] == "active"
+        entry = issued.json()["document"]["credentialStatus"]
+        listed = entry["statusListCredential"].removeprefix(PUBLIC_URL)
+        list_before = b.get(listed)
+        assert list_before.status_code == 200
+        assert b.get(listed, headers={"If-None-Match": list_before.headers["etag"]}).status_code == 304
 
         revoked = a.post(f"{status.removesuffix('/status')}/revoke", headers=auth, json={"reason": "in error"})
         assert revoked.status_code == 200, revoked.text
         revocation = revoked.json()["position"]
+        # The signed list B serves after the revocation was acknowledged already has it: B serves
+        # cached bytes only while the log has not moved.
+        from registry.vc import status_list
+        list_after = b.get(listed, headers={"If-None-Match": list_before.headers["etag"]})
+        assert list_after.status_code == 200 and list_after.headers["etag"] != list_before.headers["etag"]
+        bits = status_list.decode(list_after.json()["credentialSubject"]["encodedList"])
+        assert status_list.is_set(bits, int(entry["statusListIndex"]))
 
         deadline = time.monotonic() + VISIBLE_SECONDS
         while True:

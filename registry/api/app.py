@@ -52,7 +52,8 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
         },
         # The hot read (a credential's status) takes `queries` from here instead of by injection:
         # resolving a dependency costs each request a cleanup group, about 9% of that endpoint.
-        state=State({"queries": registry.queries, "ready_max_lag": registry.settings.ready_max_lag}),
+        state=State({"queries": registry.queries, "commands": registry.commands,
+                     "ready_max_lag": registry.settings.ready_max_lag}),
         middleware=[RequestMetrics],
         template_config=template_config(),
         exception_handlers=HANDLERS,

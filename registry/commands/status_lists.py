@@ -19,11 +19,14 @@ answers suspension itself (status queries, verification reports)."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from threading import Lock, RLock
+
+import msgspec
 from typing import Protocol
 from uuid import UUID
 
@@ -48,6 +51,9 @@ class RevocationFacts(Protocol):
     def revoked_indexes(self, list_url: str) -> set[int]: ...
 
     def status_list_exists(self, list_url: str) -> bool: ...
+
+    def log_version(self) -> object:
+        """Up to date, and a token any later write changes (Queries.log_version)."""
 
 
 class PendingSlots:
@@ -133,7 +139,29 @@ class StatusListCommands:
         # Signed list credentials by (list URL, signing key, number of revoked entries): revocation
         # is irreversible, so the count names the revoked set and a repeated request is not re-signed.
         self._signed: dict[str, tuple[tuple[str, int], dict]] = {}
+        # The signed list as served (its JSON bytes and strong ETag) by (slug, list number), with the
+        # log's version it was made at: until the next write anywhere it is the answer, byte for byte,
+        # so a read costs one look at that version (on SQLite the file's data_version, microseconds;
+        # on PostgreSQL the last position). Any host's write changes it, so no host serves a list
+        # older than an acknowledged revocation.
+        self._published: dict[tuple[str, int], tuple[object, bytes, str]] = {}
         self._lock = Lock()
+
+    def published(self, slug: str, list_number: int = 1) -> tuple[bytes, str]:
+        """The signed BitstringStatusListCredential as JSON bytes, and its strong ETag (the first
+        128 bits of their SHA-256), made again only after a write."""
+        position = self.facts.log_version()  # read first: what is made below reflects at least it
+        with self._lock:
+            found = self._published.get((slug, list_number))
+        if found is not None and found[0] == position:
+            return found[1], found[2]
+        body = msgspec.json.encode(self.sign(slug, list_number))
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        with self._lock:
+            if len(self._published) > 4096:  # bounded: lists asked for once are forgotten first
+                self._published.pop(next(iter(self._published)))
+            self._published[(slug, list_number)] = (position, body, etag)
+        return body, etag
 
     def sign(self, slug: str, list_number: int = 1) -> dict:
         issuer = self.records.issuer(slug)

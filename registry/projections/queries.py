@@ -135,6 +135,11 @@ class Queries:
     def fresh(self) -> None:
         self.read_model.fresh()
 
+    def log_version(self) -> tuple[str, int]:
+        """The read models brought up to date, and a token of the log as of now that any later
+        write (by this process or another) changes: a cache of an answer is good while it holds."""
+        return self.read_model.fresh()
+
     def _passed_over(self, aggregate_id: str) -> str | None:
         """Why answers about this aggregate are withheld (an event of it was quarantined), or None."""
         if not self.read_model.quarantined_events:

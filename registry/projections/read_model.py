@@ -52,17 +52,19 @@ class ReadModel:
         """Every table of the read side: the runner's bookkeeping and each projection's."""
         return (*RUNNER_TABLES, *(table for p in self.runner.projections.values() for table in p.tables))
 
-    def fresh(self) -> None:
-        """Read-your-writes: every projection has applied what was logged before this call."""
+    def fresh(self) -> tuple[str, int]:
+        """Read-your-writes: every projection has applied what was logged before this call. Returns
+        a token of the log as it was then, which any later write changes (SQLite: the file's
+        data_version, which every other connection's commit moves; PostgreSQL: the last position)."""
         if isinstance(self.db, SQLiteDatabase):
             with self.db.lock:
                 version = self.db.data_version()  # read first: a later commit changes it again
                 if version == self._seen:
-                    return
+                    return "sqlite", version
                 self.runner.catch_up()
                 self.quarantined_events = self.runner.quarantine_count()
                 self._seen = version
-                return
+                return "sqlite", version
         # One statement on the read connection (about 75 µs) instead of a pooled recorder query
         # plus a positions query (about 320 µs): this runs before every answer.
         latest, lowest, tracked, self.quarantined_events = self.db.query(self._behind)[0]
@@ -70,6 +72,7 @@ class ReadModel:
         if tracked < len(self.runner.projections) or (lowest or 0) < latest:
             self.runner.catch_up(until_position=latest)
             self.quarantined_events = self.runner.quarantine_count()
+        return "position", latest
 
     def fresh_status(self, credential_id: str) -> CredentialStatus | None:
         """PostgreSQL's hot path: the freshness check and the status lookup in one statement. None
