@@ -167,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             registry.close()
         if args.postgres:
-            from _pg import cluster  # a throwaway PostgreSQL, as the other benches use
-            with cluster() as url:
+            from _pg import throwaway_postgres  # a throwaway PostgreSQL, as the other benches use
+            with throwaway_postgres() as url:
                 registry = open_registry({**env, "REGISTRY_HOME": f"{home}/pg", "REGISTRY_DATABASE_URL": url})
                 try:
                     stores["postgres"] = measure(registry, args.per_round, args.rounds)
