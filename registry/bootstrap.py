@@ -28,6 +28,8 @@ from registry.log.checkpoints import Checkpointer
 from registry.log.service import TransparencyLog
 from registry.log.storage import LogReader
 from registry.images import TABLES as IMAGE_TABLES
+from registry.store.slot_snapshots import TABLES as SLOT_SNAPSHOT_TABLES
+from registry.store.slot_snapshots import SlotSnapshots
 from registry.images import ImageStore
 from registry.network import Fetcher, HttpCache
 from registry.projections import Queries, ReadModel
@@ -54,6 +56,7 @@ class Registry:
     store: EventStore  # for the root's own chores (init, close); edges use the three above
     closed: bool = False
     custody: object = None  # key custody the root opened and closes (an HSM session), if it has to
+    slot_snapshots: object = None  # the status-list slot ledger's snapshots (their own connection)
 
     @property
     def description(self) -> str:
@@ -69,7 +72,7 @@ class Registry:
         self.queries.fresh()
         if app_role:
             grant_application_role(self.store, app_role)
-            tables = [*self.queries.read_model.tables, "http_cache", *ACCESS_TABLES]
+            tables = [*self.queries.read_model.tables, "http_cache", *ACCESS_TABLES, *SLOT_SNAPSHOT_TABLES]
             grant_tables(self.store, app_role, dict.fromkeys(tables, "SELECT, INSERT, UPDATE, DELETE"))
             grant_tables(self.store, app_role, dict.fromkeys(IMAGE_TABLES, "SELECT, INSERT"))  # append-only
         return rebuilt
@@ -92,6 +95,8 @@ class Registry:
         self.store.close()
         if self.custody is not None:
             self.custody.close()
+        if self.slot_snapshots is not None:
+            self.slot_snapshots.close()
 
 
 def open_custody(settings: Settings) -> KeyCustody:
@@ -125,6 +130,8 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         opened.append(cache)
         images = ImageStore(open_database(settings.store), create_table=create)
         opened.append(images)
+        slot_snapshots = SlotSnapshots(open_database(settings.store), create_table=create)
+        opened.append(slot_snapshots)
         given = custody is not None
         custody = custody or open_custody(settings)
         owned = None if given or not hasattr(custody, "close") else custody  # the root closes what it opened
@@ -161,7 +168,8 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
     contexts.add_source(queries.pinned_context)
     records = Records(store, settings.config)
     achievements = AchievementCommands(records, settings.config)
-    credentials = CredentialCommands(records, custody, settings.config, StatusListSlots(store, settings.config),
+    credentials = CredentialCommands(records, custody, settings.config,
+                                     StatusListSlots(store, settings.config, slot_snapshots),
                                      clock, pathways=queries.automatic_pathways_requiring)
     commands = Commands(
         issuers=IssuerCommands(records, custody, settings.config),
@@ -175,7 +183,7 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
                                achievements, credentials),
         contexts=ContextCommands(records),
     )
-    return Registry(commands, queries, access, settings, store, custody=owned)
+    return Registry(commands, queries, access, settings, store, custody=owned, slot_snapshots=slot_snapshots)
 
 
 def open_auditor(environ: Mapping[str, str] | None = None, *, progress: bool = False):

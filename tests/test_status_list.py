@@ -425,3 +425,34 @@ def test_cli_prints_the_signed_list_and_verify_takes_lists(tmp_path, monkeypatch
     assert (code, out, err) == (2, "", "registry: issuer acme has no status list 2\n")
     code, out, _ = run("verify", tmp_path / "c.json", "--status-list", tmp_path / "list.json")
     assert code == 1 and "revoked" in out
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite", "postgres"])
+def test_a_new_process_starts_the_slot_ledger_from_its_snapshot(registry, open_registry, monkeypatch):
+    """Not from the first allocation ever logged: from the latest snapshot and what was logged since,
+    and with exactly the entries a full replay finds."""
+    from registry.commands.status_lists import StatusListSlots
+
+    monkeypatch.setattr(StatusListSlots, "snapshot_every", 5)
+    achievement = badge(registry)
+    for n in range(12):
+        issue(registry, achievement, recipient=f"l{n}@example.org")
+    saved, lists = registry.slot_snapshots.load()
+    assert saved > 0 and lists  # the first process wrote one
+    other = open_registry()  # another process on the same store
+    reads = []
+    original = other.store.events_of
+
+    def events_of(*kinds, after=0, stop=None):
+        reads.append(after)
+        return original(*kinds, after=after, stop=stop)
+
+    monkeypatch.setattr(other.store, "events_of", events_of)
+    issue(other, achievement, recipient="new@example.org")
+    assert reads and reads[0] >= saved  # the replay began at the snapshot, not at 0
+    ledger = other.commands.credentials.slots
+    ledger._catch_up()  # it learns of its own last allocation when it next allocates: now
+    replayed = StatusListSlots(other.store, other.settings.config)  # no snapshots: every allocation
+    replayed._catch_up()
+    assert {k: bytes(v) for k, v in ledger.allocated.items()} == {k: bytes(v) for k, v in replayed.allocated.items()}
+    assert dict(ledger.counts) == dict(replayed.counts) and sum(replayed.counts.values()) == 13

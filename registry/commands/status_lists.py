@@ -36,6 +36,7 @@ from registry.domain import DomainError, Issuer, NotAuthorised, NotFound
 from registry.domain.status_list import LIST_SIZE, REVOCATION, StatusListSlot
 from registry.settings import Config
 from registry.store import EventStore
+from registry.store.slot_snapshots import SlotSnapshots
 from registry.vc import proofs, status_list
 from registry.vc.openbadges import xsd_datetime
 
@@ -71,13 +72,19 @@ class StatusListSlots:
     # Entries a list takes before the next list is opened (tests lower it to see lists roll over).
     capacity = LIST_SIZE * 3 // 4
 
-    def __init__(self, store: EventStore, config: Config) -> None:
+    # Log positions between two snapshots of the ledger (registry.store.slot_snapshots).
+    snapshot_every = 10_000
+
+    def __init__(self, store: EventStore, config: Config, snapshots: SlotSnapshots | None = None) -> None:
         self.store = store
         self.config = config
+        self.snapshots = snapshots
         self.lock = RLock()
         self.position = 0
         self.allocated: dict[ListKey, bytearray] = {}
         self.counts: dict[ListKey, int] = defaultdict(int)
+        self._snapshot_read = False
+        self._saved = 0  # the position of the newest snapshot this ledger read or wrote
 
     def allocate(self, issuer: Issuer, credential_id: UUID, pending: PendingSlots) -> dict:
         """The credentialStatus entry for a new credential; its slot joins `pending`, to be saved in
@@ -112,6 +119,14 @@ class StatusListSlots:
     def _catch_up(self) -> None:
         """Read the allocations logged since the ledger last looked (one query when none are new)."""
         with self.lock:
+            if not self._snapshot_read and self.snapshots is not None:
+                # A new process starts from the latest snapshot, not from the first allocation.
+                self._snapshot_read = True
+                position, lists = self.snapshots.load()
+                if position > self.position:
+                    for key, (bits, entries) in lists.items():
+                        self.allocated[key], self.counts[key] = bits, entries
+                    self.position = self._saved = position
             stop = self.store.max_position()
             for event in self.store.events_of(StatusListSlot.Allocated, after=self.position, stop=stop):
                 key = (event.issuer_id, event.purpose, event.list_number)
@@ -123,6 +138,9 @@ class StatusListSlots:
                     bits[event.index >> 3] |= mask
                     self.counts[key] += 1
             self.position = max(self.position, stop)
+            if self.snapshots is not None and self.position - self._saved >= self.snapshot_every:
+                self.snapshots.save(self.position, {key: (bits, self.counts[key]) for key, bits in self.allocated.items()})
+                self._saved = self.position
 
 
 class StatusListCommands:
