@@ -1,0 +1,129 @@
+"""The registry through PgBouncer (Debian's pgbouncer) in session pooling, as deploy/compose.yaml runs it:
+writes, reads, verification, the HTTP API, the transparency log and a projection follower that LISTENs
+for new events all work through the pooler, and a second registry process sees the first one's writes.
+(Session pooling, because the follower's LISTEN and psycopg's prepared statements need a session;
+deploy/README.md says so.) Without pgbouncer the test is skipped with the reason; in CI it fails."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from registry.api import create_app
+from registry.commands import Actor, Award
+
+PGBOUNCER = "/usr/sbin/pgbouncer"
+OPERATOR = Actor("test")
+
+
+@pytest.fixture
+def store_kind() -> str:
+    return "postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def pooled_dsn(pg_database):
+    if not Path(PGBOUNCER).is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail("pgbouncer is not installed (apt-get install pgbouncer)")
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
+    # Its own directory straight under /tmp: pgbouncer runs as the cluster's user, who cannot enter
+    # pytest's root-only temporary tree.
+    home = Path(tempfile.mkdtemp(prefix="registry-pgbouncer-"))
+    port = free_port()
+    (home / "users.txt").write_text(f'"{pg_database.user}" ""\n')
+    (home / "pgbouncer.ini").write_text(f"""[databases]
+{pg_database.dbname} = host={pg_database.host} port={pg_database.port} dbname={pg_database.dbname}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {home / 'users.txt'}
+pool_mode = session
+max_client_conn = 200
+default_pool_size = 40
+logfile = {home / 'pgbouncer.log'}
+pidfile = {home / 'pgbouncer.pid'}
+""")
+    argv = [PGBOUNCER, str(home / "pgbouncer.ini")]
+    if os.geteuid() == 0:  # pgbouncer refuses to run as root: as the cluster's own user
+        owner = pwd.getpwnam("postgres")
+        shutil.chown(home, owner.pw_uid, owner.pw_gid)
+        for name in ("users.txt", "pgbouncer.ini"):
+            shutil.chown(home / name, owner.pw_uid, owner.pw_gid)
+        argv = [PGBOUNCER, "-u", "postgres", str(home / "pgbouncer.ini")]
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                log = (home / "pgbouncer.log").read_text() if (home / "pgbouncer.log").exists() else ""
+                pytest.fail(f"pgbouncer did not start: {server.stdout.read().decode()[-1000:]} {log[-1000:]}")
+            time.sleep(0.05)
+    try:
+        yield f"postgresql://{pg_database.user}@127.0.0.1:{port}/{pg_database.dbname}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_the_registry_works_through_pgbouncer_in_session_pooling(open_registry, pooled_dsn, registry_environ):
+    registry = open_registry(REGISTRY_DATABASE_URL=pooled_dsn)
+    commands = registry.commands
+    commands.issuers.register(slug="acme", name="Acme Academy", actor=OPERATOR)
+    badge = commands.achievements.define(issuer="acme", actor=OPERATOR, definition={
+        "name": "Welding", "description": "Welds.", "criteria": {"narrative": "Passed."}}).id
+    issued = [commands.credentials.issue(Award(f"l{n}@example.org", badge, "8"), actor=OPERATOR) for n in range(8)]
+    commands.credentials.revoke(issued[0].id, reason="in error", actor=OPERATOR)
+    with TestClient(create_app(registry)) as client:
+        assert client.get(f"/credentials/{issued[0].id}/status").json()["status"] == "revoked"
+        for _ in range(6):  # psycopg prepares a statement it runs five times: through the pooler too
+            assert client.get(f"/credentials/{issued[1].id}/status").json()["status"] == "active"
+        assert client.get("/status-lists/acme/1").status_code == 200
+        assert client.post("/verify", json=issued[1].document).json()["verdict"] == "VALID"
+        assert client.get("/readyz").status_code == 200
+    assert registry.queries.log.verify_all() is not None
+
+    # A projection follower in another process, through the pooler: it LISTENs, and catches up a
+    # write made after it started.
+    env = {**os.environ, **registry_environ, "REGISTRY_DATABASE_URL": pooled_dsn}
+    follower = subprocess.Popen([sys.executable, "-m", "registry.cli", "projections", "run"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        position = commands.credentials.revoke(issued[2].id, reason="also in error", actor=OPERATOR).position
+        deadline = time.monotonic() + 15
+        while True:
+            other = open_registry(REGISTRY_DATABASE_URL=pooled_dsn)
+            reached = {p.name: p.position for p in other.queries.read_model.runner.status()}["credentials"]
+            other.close()
+            if reached >= position:
+                break
+            assert follower.poll() is None, follower.stderr.read()
+            assert time.monotonic() < deadline, f"the follower stayed at {reached}, below {position}"
+            time.sleep(0.2)
+    finally:
+        follower.terminate()
+        follower.wait(timeout=20)
