@@ -6,8 +6,9 @@
 - Every host is resolved first and every address vetted; the connection goes to the vetted address
   (with the host name for TLS), so a DNS answer cannot change between the check and the connection.
 - No automatic redirects: at most MAX_REDIRECTS, each target vetted like the first.
-- Timeouts per operation and a deadline for the whole body; a body larger than MAX_BYTES, a
-  content type that is not JSON, or JSON that does not parse is refused.
+- Timeouts per operation and a deadline for the whole answer (status line and headers too); a
+  body larger than MAX_BYTES, a content type that is not JSON, or JSON that does not parse (or
+  holds NaN or a lone surrogate, which no JSON text carries on) is refused.
 - Answers are cached in the registry's own database (`http_cache`), for as long as Cache-Control
   max-age says (at most a day, five minutes when it says nothing) and never past a document's own
   validUntil, revalidated with ETags.
@@ -31,10 +32,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from registry.store import Database
 from registry.vc.errors import DocumentError
+from registry.vc.json_text import lone_surrogate
 from registry.vc.openbadges import parse_datetimez, validity
 
 MAX_BYTES = 2 * 1024 * 1024  # a 131,072-entry status list is about 22 KiB; DID documents are smaller
@@ -160,15 +163,18 @@ class Fetcher:
             if etag:
                 headers["If-None-Match"] = etag
             try:
-                with httpx.Client(timeout=httpx.Timeout(READ_SECONDS, connect=CONNECT_SECONDS), verify=_tls(),
-                                  follow_redirects=False, trust_env=False) as client, \
+                with httpx.Client(timeout=httpx.Timeout(READ_SECONDS, connect=CONNECT_SECONDS),
+                                  transport=_transport(deadline), follow_redirects=False, trust_env=False) as client, \
                         client.stream("GET", target.connect_url, headers=headers,
                                       extensions={"sni_hostname": target.host}) as response:
                     if response.status_code in (301, 302, 303, 307, 308):
                         location = response.headers.get("location")
                         if not location:
                             raise FetchError(f"{current} redirects without a Location")
-                        current = urljoin(current, location)
+                        try:
+                            current = urljoin(current, location)
+                        except ValueError:  # "http://[" (an unclosed IPv6 literal): nothing to follow
+                            raise FetchError(f"{what}: {current} redirects to {location[:200]!r}, which is no URL") from None
                         continue
                     if response.status_code == 304 and etag:
                         return None, etag, _lifetime(response.headers)
@@ -194,6 +200,8 @@ class Fetcher:
                             raise FetchError(f"{what}: {current} did not finish within {self.deadline:g} s")
                     return bytes(body), response.headers.get("etag"), _lifetime(response.headers)
             except httpx.TimeoutException:
+                if time.monotonic() >= deadline:
+                    raise FetchError(f"{what}: {current} did not finish within {self.deadline:g} s") from None
                 raise FetchError(f"{what}: {current} did not answer in time") from None
             except httpx.HTTPError as exc:
                 raise FetchError(f"{what}: {current} could not be fetched ({type(exc).__name__}: "
@@ -201,7 +209,10 @@ class Fetcher:
         raise FetchError(f"{what}: {url} redirects more than {MAX_REDIRECTS} times")
 
     def _vet(self, url: str) -> _Target:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "https://[" (an unclosed IPv6 literal) is no URL
+            raise FetchError(f"refused {url!r}: not a URL") from None
         if parts.username or parts.password:
             raise FetchError(f"refused {url}: credentials in a URL")
         host = (parts.hostname or "").lower()
@@ -242,6 +253,59 @@ class _Target:
     connect_url: str
 
 
+def _transport(deadline: float) -> httpx.HTTPTransport:
+    """httpx's transport over sockets that keep the deadline (below): httpx takes no network
+    backend, so its pool (httpcore's, which does) is made again with one."""
+    transport = httpx.HTTPTransport(verify=_tls(), trust_env=False)
+    transport._pool = httpcore.ConnectionPool(ssl_context=_tls(), network_backend=_Deadline(deadline))
+    return transport
+
+
+class _Deadline(httpcore.NetworkBackend):
+    """httpcore's sockets, each connect, read and write given at most what is left until the
+    deadline. httpx's timeouts are per operation and the body's deadline is checked between its
+    chunks: a server that trickles its status line and headers, a byte every few seconds, would
+    otherwise hold a verification for hours."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.backend = httpcore.SyncBackend()
+
+    def left(self, timeout: float | None) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.backend.connect_tcp(host, port, self.left(timeout), local_address, socket_options),
+                               self)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self.stream = stream
+        self.deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self.deadline.left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self.deadline.left(timeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, self.deadline.left(timeout)),
+                               self.deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
+
+
 @cache
 def _tls() -> ssl.SSLContext:
     """One TLS context (the CA bundle, certificate checks on) for every request: building it loads
@@ -270,17 +334,29 @@ def _gone_body(response: httpx.Response) -> Any:
             body += chunk
             if len(body) > 65536:
                 return None
-        return json.loads(body)
+        document = json.loads(body)
     except (httpx.HTTPError, ValueError, RecursionError):
         return None
+    return None if lone_surrogate(bytes(body), document) else document
 
 
 def _parse(body: bytes, what: str) -> Any:
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0]
+        document = json.loads(body, parse_constant=_not_json)
+    # ValueError, not only JSONDecodeError: an integer of more than 4,300 digits is refused by
+    # Python's int() with a plain ValueError.
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0][:200]
         raise FetchError(f"{what} is not JSON ({reason})") from None
+    # "\ud800" parses, and then fails wherever the document is stored or shown as UTF-8.
+    if lone_surrogate(body, document):
+        raise FetchError(f"{what} is not JSON (a string holds a lone surrogate, which is no Unicode text)")
+    return document
+
+
+def _not_json(name: str) -> None:
+    """NaN and Infinity, which Python's parser takes: what was fetched is kept as JSON text."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _lifetime(headers: Iterable) -> timedelta:

@@ -4,7 +4,8 @@ possibly baked into a PNG or SVG. Each is verified with the registry's own verif
 needs may be given by URL instead of fetched) and recorded as an `Imported` fact with its provenance:
 the original as it came, where from, every check, and the documents verification rested on.
 Importing the same document again finds the first import; a different document under the same id is
-refused (except for an OB 2.0 hosted assertion, whose URL is the truth: its copy may have changed)."""
+refused (except for an OB 2.0 hosted assertion imported as one before, whose URL is the truth: its
+copy may have changed)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from registry.commands.records import Records
 from registry.commands.results import Written
 from registry.domain import AlreadyExists, DomainError, ImportedCredential, LegacyProfile, NotFound
 from registry.domain.identity import imported_credential_id, legacy_profile_id, reissued_achievement_id
-from registry.domain.legacy_profile import claim_token
+from registry.domain.legacy_profile import carries_claim, claim_token
 from registry.vc import baking, json_text, ob2, vc_jwt
 from registry.vc.errors import DocumentError
 from registry.vc.report import VerificationReport
@@ -84,9 +85,12 @@ class ImportCommands:
                 # Its first event says what was imported (one read, where `find` replays them all).
                 found = made.get(candidate.credential_id) or self.store.created(imported_credential_id(candidate.credential_id))
                 if isinstance(found, (ImportedCredential, ImportedCredential.Imported)):
-                    if found.original != candidate.text and candidate.format != "ob2-hosted":
+                    # A hosted assertion's URL is the truth of what was imported from it, not of a
+                    # signed badge or an OB 3.0 credential that took that URL as its id first.
+                    if found.original != candidate.text and not candidate.format == found.format == "ob2-hosted":
                         raise AlreadyExists(f"{candidate.source}: credential {candidate.credential_id} was imported "
-                                            "already, from other bytes")
+                                            "already, from other bytes" + (f" (as {found.format})" if
+                                                                          found.format != candidate.format else ""))
                     first_id = found.id if isinstance(found, ImportedCredential) else found.originator_id
                     answers.append((str(first_id), None))
                     continue
@@ -191,7 +195,7 @@ class ImportCommands:
                 raise DocumentError(f"the signed claim must be exactly {{\"claim\": \"{owner.did}\", \"profile\": "
                                     f"\"{profile_url}\"}}")
             method, evidence = "signed-claim", signed_claim.strip()
-        elif any(token in value for value in ob2.strings_in(profile)):
+        elif any(carries_claim(value, owner.did) for value in ob2.own_texts(profile)):
             method, evidence = "profile-claim", json.dumps(profile, ensure_ascii=False, sort_keys=True)
         else:
             raise DocumentError(f"the Profile at {profile_url} does not carry {token} (put it in its description, "

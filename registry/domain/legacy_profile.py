@@ -12,6 +12,7 @@ How control is proved (`method`):
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -25,6 +26,13 @@ METHODS = ("profile-claim", "signed-claim")
 def claim_token(did: str) -> str:
     """What an organisation puts in its OB 2.0 Profile to prove it controls it."""
     return f"badge-registry-claim={did}"
+
+
+def carries_claim(text: str, did: str) -> bool:
+    """Whether `text` carries the claim token of exactly this DID. The token of
+    did:web:host:issuers:leer is the start of leerhuis's, so what follows it may not continue a DID
+    (a full stop ending a sentence may)."""
+    return re.search(re.escape(claim_token(did)) + r"(?![A-Za-z0-9._%:-]*[A-Za-z0-9_%:-])", text) is not None
 
 
 class LegacyProfile(Aggregate):

@@ -8,7 +8,9 @@ Strict RFC 8259 plus the limits every reader after it relies on:
   last by others, so what a signature covers would not be what a reader is shown;
 - numbers are finite and of a sane length: `1e999` is no number JSON can carry between systems, and
   integers of more than MAX_DIGITS digits are refused before Python converts them;
-- NaN and Infinity, which Python's parser accepts, are not JSON.
+- NaN and Infinity, which Python's parser accepts, are not JSON;
+- strings are Unicode text: an escaped lone surrogate (\\ud800 without its pair), which Python's
+  parser accepts, cannot be written as UTF-8, so a document holding one fails where it is stored.
 """
 
 from __future__ import annotations
@@ -51,6 +53,33 @@ def too_deep(text: str | bytes) -> bool:
     return False
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE = "a string holds a lone surrogate (\\ud800-\\udfff without its pair), which is no Unicode text"
+
+
+def lone_surrogate(text: str | bytes, value: Any) -> bool:
+    """Whether a value parsed from `text` holds a lone surrogate in a name or string (a pair is
+    read as one character). The value is walked only when the text escapes a surrogate at all."""
+    if isinstance(text, str) and _SURROGATE.search(text):  # not even escaped
+        return True
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if not _SURROGATE_ESCAPE.search(data):
+        return False
+    stack = [value]
+    while stack:  # not recursive: a caller's parser may allow deeper nesting than Python's stack
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, value in pairs:
@@ -79,17 +108,22 @@ def _constant(name: str) -> float:
 
 def loads(text: str | bytes) -> Any:
     """The value of the JSON text, or JsonTextError saying what is wrong with it."""
+    if isinstance(text, str) and _SURROGATE.search(text):  # a command line's undecodable bytes
+        raise JsonTextError(_LONE)
     if too_deep(text):
         raise JsonTextError(f"nested more than {MAX_NESTING} levels deep")
     try:
-        return json.loads(text, object_pairs_hook=_unique, parse_float=_float, parse_int=_int,
-                          parse_constant=_constant)
+        value = json.loads(text, object_pairs_hook=_unique, parse_float=_float, parse_int=_int,
+                           parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise JsonTextError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except UnicodeDecodeError:
         raise JsonTextError("not UTF-8 text") from None
     except RecursionError:  # defence in depth: nesting() bounds this already
         raise JsonTextError(f"nested more than {MAX_NESTING} levels deep") from None
+    if lone_surrogate(text, value):
+        raise JsonTextError(_LONE)
+    return value
 
 
 def check(text: str | bytes) -> None:
@@ -97,4 +131,4 @@ def check(text: str | bytes) -> None:
     loads(text)
 
 
-__all__ = ["MAX_NESTING", "JsonTextError", "check", "loads", "too_deep"]
+__all__ = ["MAX_NESTING", "JsonTextError", "check", "lone_surrogate", "loads", "too_deep"]

@@ -5,15 +5,18 @@ Credentials, Moodle or Open Badge Factory. Verified, never issued.
 - Hosted: the assertion's `id` is the source of truth. The input only names that URL; the copy
   fetched from it is the assertion (a 410 Gone, or `revoked: true`, is a revocation). Its `id` must
   lie within the issuer Profile's verification scope: `verification.allowedOrigins` (host names)
-  and `startsWith`; without a `verification` object, the origin of the Profile's own `id`, for the
-  assertion and its BadgeClass alike.
+  and `startsWith` (on the prefix's own host); without a `verification` object, the origin (host
+  and port) of the Profile's own `id`, for the assertion and its BadgeClass alike. An id with . or
+  .. path segments is outside any scope: it is fetched from another path than it names.
 - Signed: a compact JWS, RS256 only (never `none` or an HMAC), whose payload is the assertion. The
   key must be listed in the Profile's `publicKey` (and be `verification.creator`, if that is
   given), its CryptographicKey document must name the Profile as `owner`, and it must be an RSA
-  key of at least 2048 bits. Revocation: the Profile's `revocationList`.
+  key of at least 2048 bits; at most MAX_KEYS listed keys are tried. Revocation: the Profile's
+  `revocationList` (an entry naming the badge by id or uid).
 - BadgeClass and Profile with an HTTP(S) `id` are fetched from it even when embedded: an embedded
-  copy could claim any verification scope. Only those with another kind of id (urn:uuid) are
-  taken as embedded.
+  copy could claim any verification scope. Only those with an id that names no web address
+  (urn:uuid) are taken as embedded; one that merely looks like a URL (HTTPS://..., https:/...) is
+  neither.
 - Endorsements (`endorsement` of the assertion, BadgeClass and Profile) are verified like hosted
   assertions and reported; they inform and never change the verdict.
 
@@ -29,7 +32,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -44,6 +47,7 @@ CONTEXT = "https://w3id.org/openbadges/v2"
 OB1_CONTEXT = "https://w3id.org/openbadges/v1"
 MIN_RSA_BITS = 2048
 MAX_ENDORSEMENTS = 10  # fetched per badge at most: each is one or two requests
+MAX_KEYS = 10  # keys of the issuer tried for one signature at most: each may be a request
 CLOCK_SKEW = timedelta(minutes=5)
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _HASH = re.compile(r"(sha256|md5)\$([0-9a-fA-F]+)")
@@ -218,7 +222,7 @@ class _Verification:
             body = gone.document if isinstance(gone.document, dict) else {}
             reason = body.get("revocationReason") if isinstance(body.get("revocationReason"), str) else None
             return given, None, Check("status", "fail", f"revoked: {assertion_id} answers 410 Gone"
-                                      + (f" ({reason})" if reason else ""), code="status.revoked-hosted")
+                                      + (f" ({_line(reason)})" if reason else ""), code="status.revoked-hosted")
         except Unavailable as exc:
             return given, Check("proof", "indeterminate", str(exc), code="proof.unavailable"), None
         if not isinstance(hosted, dict):
@@ -229,7 +233,7 @@ class _Verification:
         if hosted.get("revoked") is True:
             reason = hosted.get("revocationReason")
             return hosted, None, Check("status", "fail", "revoked: the hosted assertion says so"
-                                       + (f" ({reason})" if isinstance(reason, str) else ""), code="status.revoked-hosted")
+                                       + (f" ({_line(reason)})" if isinstance(reason, str) else ""), code="status.revoked-hosted")
         return hosted, None, None
 
     def _badge_class_and_profile(self, assertion: dict) -> tuple[dict | None, dict | None, list[str]]:
@@ -255,6 +259,12 @@ class _Verification:
                 return None
             return found
         if isinstance(ref, dict):
+            # Embedded is trusted only under an id that is no web address at all (urn:uuid): one
+            # that merely looks like one (HTTPS://, " https://", https:/host) would be taken on the
+            # document's word while the report names it as that issuer's URL.
+            if url is not None and not _is_urn_like(url):
+                problems.append(f"{what} has the id {url!r}: neither an HTTP(S) URL to fetch it from nor a URN")
+                return None
             return ref
         problems.append(f"{what} is missing" if ref is None else f"{what} is neither embedded nor an HTTP(S) URL: {ref!r}")
         return None
@@ -278,15 +288,18 @@ class _Verification:
         keys, problem = _listed_keys(assertion, profile)
         if problem:
             return Check("proof", "fail", problem)
-        unavailable = []
-        for key_ref in keys:
+        unavailable, unusable = [], []
+        # Each listed key may be a fetch: a Profile listing thousands would have the registry
+        # request them all (from any host) for one badge. Past MAX_KEYS, the badge names its key.
+        for key_ref in keys[:MAX_KEYS]:
             try:
                 public_key, key_id = self._key(key_ref, profile)
             except Unavailable as exc:
                 unavailable.append(str(exc))
                 continue
-            except DocumentError as exc:
-                return Check("proof", "fail", str(exc))
+            except DocumentError as exc:  # another listed key may still be the one
+                unusable.append(str(exc))
+                continue
             try:
                 jwt.PyJWS().decode_complete(token, key=public_key, algorithms=["RS256"])
             except InvalidTokenError:
@@ -295,6 +308,12 @@ class _Verification:
                          code="proof.verified", params={"method": key_id})
         if unavailable:
             return Check("proof", "indeterminate", "; ".join(unavailable), code="proof.unavailable")
+        if len(keys) > MAX_KEYS:
+            return Check("proof", "indeterminate", f"the issuer Profile lists {len(keys)} keys and none of the first "
+                         f"{MAX_KEYS} verifies: a badge signed with another names it (verification.creator)",
+                         code="proof.unavailable")
+        if unusable:
+            return Check("proof", "fail", "; ".join(unusable))
         return Check("proof", "fail", "the JWS signature does not verify with any key of the issuer",
                      code="proof.mismatch")
 
@@ -339,14 +358,17 @@ class _Verification:
         if not isinstance(revoked, list) or "RevocationList" not in _types(found.get("type")):
             return Check("status", "indeterminate", f"{url} is not a RevocationList with revokedAssertions",
                          code="status.unknown")
-        keys = {("id", assertion.get("id")), ("uid", assertion.get("uid"))}
+        keys = {("id", _revocation_key(assertion.get("id"))), ("uid", _revocation_key(assertion.get("uid")))} - \
+            {("id", None), ("uid", None)}
         for entry in revoked:
-            listed = ("id", entry) if isinstance(entry, str) else None
+            # An entry is an id, or an object naming the badge by id or (legacy) uid: either counts,
+            # and a urn:uuid is the same UUID in capitals (RFC 9562 compares them without case).
+            listed = {("id", _revocation_key(entry))} if isinstance(entry, str) else set()
             if isinstance(entry, dict):
-                listed = ("id", entry.get("id")) if "id" in entry else ("uid", entry.get("uid"))
-            if listed is not None and listed[1] is not None and listed in keys:
+                listed = {("id", _revocation_key(entry.get("id"))), ("uid", _revocation_key(entry.get("uid")))}
+            if listed & keys:
                 reason = entry.get("revocationReason") if isinstance(entry, dict) else None
-                return Check("status", "fail", f"revoked: listed in {url}" + (f" ({reason})" if isinstance(reason, str) else ""),
+                return Check("status", "fail", f"revoked: listed in {url}" + (f" ({_line(reason)})" if isinstance(reason, str) else ""),
                              code="status.revoked-list")
         return Check("status", "pass", f"not in the issuer's revocation list {url}", code="status.active")
 
@@ -443,8 +465,14 @@ def _assertion_errors(assertion: dict) -> list[str]:
             errors.append("Assertion: a hashed recipient identity is 'sha256$<hex>' or 'md5$<hex>'")
         if "salt" in recipient and not isinstance(recipient["salt"], (str, type(None))):
             errors.append("Assertion: recipient salt must be a string")
+        # OB 1.x's "true" is no Boolean: read as not hashed, a hash would be taken for an address.
+        if recipient.get("hashed") is not None and not isinstance(recipient["hashed"], bool):
+            errors.append(f"Assertion: recipient hashed must be a Boolean, got {recipient['hashed']!r:.40}")
     elif "recipient" in assertion:
         errors.append("Assertion: recipient must be an IdentityObject")
+    # `"revoked": "true"` is not `true`: read as not revoked, it would leave a revoked badge VALID.
+    if assertion.get("revoked") is not None and not isinstance(assertion.get("revoked"), bool):
+        errors.append(f"Assertion: revoked must be a Boolean, got {assertion['revoked']!r:.40}")
     for name in ("issuedOn", "expires"):
         if name in assertion:
             try:
@@ -486,7 +514,15 @@ def _hosted_scope(assertion: dict, badge_class: dict | None, profile: dict | Non
                      "scope is unknown", code="issuer-match.unknown")
     policy = profile.get("verification", profile.get("verify"))
     assertion_id = assertion.get("id")
-    host = (urlsplit(assertion_id).hostname or "") if isinstance(assertion_id, str) else ""
+    if not _is_http(assertion_id):
+        return Check("issuer-match", "fail", f"the assertion's id {assertion_id!r:.200} is not an HTTP(S) URL, so no "
+                     "verification scope can hold it")
+    # The client fetches /a/../b as /b (and servers read %2e%2e as ..): such an id starts with what
+    # the issuer allows and is served from outside it.
+    if _dot_segments(assertion_id):
+        return Check("issuer-match", "fail", f"{assertion_id} has . or .. path segments: it is fetched from "
+                     "another path than it names", code="issuer-match.outside")
+    host = urlsplit(assertion_id).hostname or ""
     if isinstance(policy, dict):
         prop = policy.get("verificationProperty", "id")
         if prop not in ("id", "@id"):
@@ -496,7 +532,9 @@ def _hosted_scope(assertion: dict, badge_class: dict | None, profile: dict | Non
         if origins and host not in {o.lower() for o in origins}:
             return Check("issuer-match", "fail", f"{assertion_id} is not on an origin the issuer allows ({', '.join(origins)})",
                          code="issuer-match.outside")
-        if prefixes and not any(assertion_id.startswith(p) for p in prefixes):
+        # A prefix names a host too: https://issuer.example is no prefix of issuer.example.evil.example.
+        if prefixes and not any(assertion_id.startswith(p) and _authority(p) in (None, _authority(assertion_id))
+                                for p in prefixes):
             return Check("issuer-match", "fail", f"{assertion_id} does not start with what the issuer allows "
                          f"({', '.join(prefixes)})", code="issuer-match.outside")
         if origins or prefixes:
@@ -506,14 +544,37 @@ def _hosted_scope(assertion: dict, badge_class: dict | None, profile: dict | Non
     if not _is_http(profile_id):
         return Check("issuer-match", "fail", f"the issuer Profile's id {profile_id!r} is not an HTTP(S) URL, so "
                      "nothing binds a hosted assertion to it")
-    origin = urlsplit(profile_id).hostname
+    # The same origin: host and port (https://issuer.example:8443 is another server).
+    origin = _authority(profile_id)
     hosted = [("the assertion", assertion_id)] + ([("the BadgeClass", badge_class.get("id"))]
                                                   if badge_class is not None and _is_http(badge_class.get("id")) else [])
     for what, url in hosted:
-        if urlsplit(url).hostname != origin:
-            return Check("issuer-match", "fail", f"{what} ({url}) is not on the issuer's origin {origin}, and the "
-                         "issuer declares no other", code="issuer-match.outside")
+        if _authority(url) != origin:
+            return Check("issuer-match", "fail", f"{what} ({url}) is not on the issuer's origin {_shown(origin)}, and "
+                         "the issuer declares no other", code="issuer-match.outside")
     return Check("issuer-match", "pass", f"hosted on the origin of issuer {profile_id}", code="issuer-match.scope")
+
+
+def _authority(url: str) -> tuple[str, int | None] | None:
+    """(host, port) of an HTTP(S) URL, the scheme's default port as None; None for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ("", -1)  # an invalid port matches nothing
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.hostname, None if port == {"http": 80, "https": 443}[parts.scheme] else port
+
+
+def _shown(authority: tuple[str, int | None] | None) -> str:
+    return "?" if authority is None else authority[0] if authority[1] is None else f"{authority[0]}:{authority[1]}"
+
+
+def _dot_segments(url: str) -> bool:
+    """Whether a URL's path has . or .. segments, percent-encoded or with backslashes as well."""
+    path = unquote(urlsplit(url).path).replace("\\", "/")
+    return any(segment in (".", "..") for segment in path.split("/"))
 
 
 def _listed_keys(assertion: dict, profile: dict) -> tuple[list, str | None]:
@@ -617,7 +678,31 @@ def _strings(value: object) -> list[str]:
 
 
 def _is_http(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(("https://", "http://")) and bool(urlsplit(value).hostname)
+    if not (isinstance(value, str) and value.startswith(("https://", "http://"))):
+        return False
+    try:
+        return bool(urlsplit(value).hostname)
+    except ValueError:  # "https://[" (an unclosed IPv6 literal) is no URL
+        return False
+
+
+def _is_urn_like(value: object) -> bool:
+    """An id that names no web address (urn:uuid:..., a DID, a tag: URI): what an embedded object
+    may be known by without being fetched."""
+    return isinstance(value, str) and value.lower().startswith(("urn:", "did:", "tag:"))
+
+
+def _line(text: str) -> str:
+    """The issuer's text (a revocation reason) in a reason, which is one line."""
+    return " ".join(text.split())[:500]
+
+
+def _revocation_key(value: object) -> str | None:
+    """An assertion id or uid as a revocation list is matched against it (a urn:uuid without
+    case); None for anything but text."""
+    if not isinstance(value, str):
+        return None
+    return value.lower() if value.lower().startswith("urn:uuid:") else value
 
 
 def _datetime(value: object, name: str) -> datetime:
@@ -658,27 +743,33 @@ def signed_claim(token: str, profile: dict, fetch: Fetch) -> dict:
     keys, problem = _listed_keys({}, profile)
     if problem:
         raise DocumentError(problem)
-    for ref in keys:
-        public_key, _ = verification._key(ref, profile)
+    unusable = []
+    for ref in keys[:MAX_KEYS]:  # as for a badge: each may be a request
+        try:
+            public_key, _ = verification._key(ref, profile)
+        except DocumentError as exc:  # another listed key may still be the one
+            unusable.append(str(exc))
+            continue
         try:
             return json_text.loads(jwt.PyJWS().decode(token.strip(), key=public_key, algorithms=["RS256"]))
         except InvalidTokenError:
             continue
-    raise DocumentError("the signed claim does not verify with any key the Profile lists")
+    raise DocumentError("the signed claim does not verify with any key the Profile lists"
+                        + (f" ({'; '.join(unusable)})" if unusable else ""))
 
 
-def strings_in(document: object, depth: int = 0):
-    """Every text value in a document (a Profile's description, name, ...), to find a claim token."""
-    if depth > 8:
-        return
-    if isinstance(document, str):
-        yield document
-    elif isinstance(document, dict):
-        for value in document.values():
-            yield from strings_in(value, depth + 1)
-    elif isinstance(document, list):
-        for value in document:
-            yield from strings_in(value, depth + 1)
+def own_texts(profile: dict):
+    """The Profile's own text values (its description, name, ...: strings and lists of them), where
+    a claim token is looked for. Not what is nested in it (an embedded endorsement is its endorser's
+    words, an embedded key or image may be a copy of someone else's document), nor its endorsements
+    at all (an endorsement's URL is its endorser's choice), nor its id (the URL the one proving
+    chose)."""
+    for name, value in profile.items():
+        if name in ("id", "@id", "endorsement"):
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                yield text
 
 
 # --- OB 2.0 -> OB 3.0 (Open Badges 3.0 Implementation Guide, "Migrating from OB 2.0") ------------
