@@ -658,6 +658,11 @@ def test_proof_and_reissue_over_http(api, site, issuer):
     made = api.client.post("/imports?source=badgr", content=json.dumps(hosted(site, issuer)).encode(),
                            headers=api.auth(key, **{"Content-Type": "application/ld+json"}))
     assert made.status_code == 201, made.text
+    shown = f"/imports/{made.json()['id']}"
+    assert api.client.get(shown, headers=api.auth(key)).json()["original"]  # its own import, in full
+    stranger = api.register("stranger")
+    assert api.client.get(shown, headers=api.auth(stranger)).json()["original"] is None
+    assert api.client.get(shown).json()["original"] is None and api.client.get(shown).json()["verdict"] == "VALID"
     reissued = api.client.post(f"/imports/{made.json()['id']}/reissue", headers=api.auth(key))
     assert reissued.status_code == 201, reissued.text
     assert reissued.json()["document"]["issuer"]["id"] == did

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import anyio
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from registry.access import Access
 from registry.api.http import READ_PROBLEMS, WRITES, Write
 from registry.api.issuers import Cursor, Limit, written
 from registry.api.schemas import BatchOut, ImportOut, ImportPage, LegacyProfileProof, WrittenOut
@@ -100,11 +102,33 @@ def list_imports(queries: NamedDependency[Queries],
     return ImportPage(items=[import_out(i) for i in page.items], next_cursor=page.next_cursor)
 
 
-@get("/imports/{ref:str}", sync_to_thread=True, tags=["imports"], responses=READ_PROBLEMS,
-     summary="One imported credential: its provenance, what was checked at import, and the original as it came")
-def show_import(queries: NamedDependency[Queries], ref: FromPath[str]) -> ImportOut:
-    found = queries.imported(ref)
-    return import_out(found, queries.imported_original(found.id))
+@get("/imports/{ref:str}", tags=["imports"], responses=READ_PROBLEMS,
+     summary="One imported credential: its provenance and what was checked at import; the original as it "
+             "came to the operator and the organisation it belongs to",
+     description="The original may name its recipient in plain (an OB 2.0 assertion often carries the "
+                 "e-mail address), so it is in the answer only for a request with the operator's API key or "
+                 "that of the organisation that issued it (Authorization: Bearer).")
+async def show_import(request: Request, queries: NamedDependency[Queries], access: NamedDependency[Access],
+                      ref: FromPath[str]) -> ImportOut:
+    def answer() -> ImportOut:
+        found = queries.imported(ref)
+        return import_out(found, queries.imported_original(found.id) if _may_see_original(request, access, queries, found)
+                          else None)
+
+    return await anyio.to_thread.run_sync(answer)
+
+
+def _may_see_original(request: Request, access: Access, queries: Queries, found: ImportView) -> bool:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return False
+    principal = access.keys.authenticate(key.strip())
+    if principal is None:
+        return False
+    if principal.admin:
+        return True
+    return found.issuer_id is not None and principal.issuer is not None and \
+        str(queries.issuer(principal.issuer).id) == found.issuer_id
 
 
 HANDLERS = [import_credential, import_export, reissue_import, prove_profile, list_imports, show_import]
