@@ -79,12 +79,27 @@ def screenshot(driver, name: str) -> Path:
 
 def navigate_by(driver, element) -> None:
     """Click a link or submit button and wait for the next page: the old one goes stale."""
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
+
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
     old = one(driver, "html")
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+
+    def gone(_) -> bool:
+        # Stale once the next page replaced it. Chromium sometimes says so with an inspector error
+        # ("Node with given id does not belong to the document") instead of a stale reference.
+        try:
+            old.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+
+    WebDriverWait(driver, 15).until(gone)
     WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
