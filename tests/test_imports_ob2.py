@@ -26,7 +26,7 @@ from test_cli import Cli, cli  # noqa: F401
 from test_interop_js import node  # noqa: F401
 
 from registry.commands import Actor
-from registry.domain import DomainError
+from registry.domain import Credential, DomainError
 from registry.vc import baking, ob2
 from registry.vc.errors import DocumentError
 
@@ -699,3 +699,33 @@ def test_any_ob2_input_gets_a_report_never_a_traceback(given_document, served, g
     badge = ob2.verify(document, fetch=fetch, now=datetime(2025, 1, 1, tzinfo=timezone.utc), recipient="a@b.example")
     assert badge.report.verdict in ("VALID", "INVALID", "INDETERMINATE")
     assert all("\n" not in check.reason for check in badge.report.checks)
+
+
+def test_concurrent_reissues_of_one_badge_sign_one_credential(open_registry, registry, site, issuer, leerhuis):
+    """The award and the link to it are one transaction: of two re-issues racing, one stores both,
+    the other is refused and stores neither."""
+    import threading
+
+    from registry.store.event_store import ConflictError
+
+    registry.commands.imports.prove_profile("leerhuis", issuer["profile"], actor=OPERATOR)
+    other = open_registry()  # a second host on the same store
+    for n in range(3):
+        found = imported(registry, json.dumps(hosted(site, issuer, f"/assertions/race-{n}.json")))
+        start, outcomes = threading.Barrier(2), []
+
+        def race(on) -> None:
+            start.wait()
+            try:
+                outcomes.append(on.commands.imports.reissue(found.id, actor=OPERATOR).id)
+            except (DomainError, ConflictError) as exc:  # refused, or outraced until it gave up: nothing stored
+                outcomes.append(str(exc))
+
+        threads = [threading.Thread(target=race, args=(r,)) for r in (registry, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        linked = registry.queries.imported(found.id).reissued_as
+        issued = [e for e in registry.store.events_of(Credential.Issued) if f"/assertions/race-{n}.json" in e.document]
+        assert [str(e.originator_id) for e in issued] == [linked], (outcomes, len(issued))

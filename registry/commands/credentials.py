@@ -6,10 +6,12 @@ salted hashes. The batch file's format is registry.commands.batch_file's."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from registry.commands.custody import KeyCustody
 from registry.commands.policy import Actor, authorise
@@ -105,13 +107,16 @@ class CredentialCommands:
         self.slots = slots
         self.clock = clock
 
-    def issue(self, award: Award, *, actor: Actor) -> Written:
+    def issue(self, award: Award, *, actor: Actor,
+              also: Callable[[Credential], Sequence[Aggregate]] | None = None) -> Written:
+        """`also(credential)`: aggregates changed because of this award, saved in its transaction
+        (a re-issued import that names it): a conflict on them undoes the award too."""
         def use_case() -> Written:
             batch = _Batch(self.records)
             credential, document = self._award(batch, award, actor)
             followed = self._complete_pathways(batch, credential, actor)
             position = self.store.commit(credential, *followed, *batch.status_slots.slots,
-                                         *batch.recipients.values())
+                                         *batch.recipients.values(), *(also(credential) if also else ()))
             return Written(id=str(credential.id), position=position, document=document,
                            also_awarded=[str(c.id) for c in followed])
 

@@ -245,15 +245,14 @@ class ImportCommands:
                       valid_from=ob2.datetime_of(assertion.get("issuedOn"), "issuedOn"),
                       valid_until=None if expires is None else ob2.datetime_of(expires, "expires"),
                       evidence=tuple(ob2.evidence_of(assertion)))
-        issued = self.credentials.issue(award, actor=actor)
-
-        def link() -> Written:
+        def link(credential) -> list:
+            # Loaded again in the award's own transaction (and on each retry of it): a concurrent
+            # re-issue that linked first makes this one refuse, and its award is not stored.
             found = self._imported(ref)
-            found.reissue(credential=UUID(issued.id), achievement=achievement_id, actor=actor.name)
-            return Written(id=issued.id, position=self.store.commit(found), document=issued.document)
+            found.reissue(credential=credential.id, achievement=achievement_id, actor=actor.name)
+            return [found]
 
-        # Issuing and linking are two transactions: the link names the credential the first made.
-        return self.store.attempt(link)
+        return self.credentials.issue(award, actor=actor, also=link)
 
     def _imported(self, ref: str) -> ImportedCredential:
         for candidate in (lambda: UUID(ref), lambda: imported_credential_id(ref)):
