@@ -34,9 +34,6 @@ class CountedCustody:
     def recipient_reference(self, email: str) -> str:
         return self._custody.recipient_reference(email)
 
-    def __getattr__(self, name: str):  # what else a custody offers (a keystore's own methods)
-        return getattr(self._custody, name)
-
 
 class _CountedSigner:
     def __init__(self, signer, counter) -> None:

@@ -24,7 +24,7 @@ from registry.commands.results import Written
 from registry.domain import AlreadyExists, DomainError, ImportedCredential, LegacyProfile, NotFound
 from registry.domain.identity import imported_credential_id, legacy_profile_id, reissued_achievement_id
 from registry.domain.legacy_profile import carries_claim, claim_token
-from registry.vc import baking, json_text, ob2, vc_jwt
+from registry.vc import baking, json_text, ob2, ob2_migration, vc_jwt
 from registry.vc.errors import DocumentError
 from registry.vc.report import VerificationReport
 
@@ -183,7 +183,7 @@ class ImportCommands:
         profile = self.fetch_document(profile_url, "the OB 2.0 issuer Profile", documents)
         if not isinstance(profile, dict) or profile.get("id") != profile_url:
             raise DocumentError(f"{profile_url} does not serve an OB 2.0 Profile with that id")
-        if not {"Issuer", "Profile"} & set(ob2._types(profile.get("type"))):
+        if not {"Issuer", "Profile"} & set(ob2.types_of(profile.get("type"))):
             raise DocumentError(f"{profile_url} serves no Issuer or Profile")
         token = claim_token(owner.did)
         if signed_claim is not None:
@@ -234,17 +234,17 @@ class ImportCommands:
             else ob2.jws_payload(imported.original)
         if not isinstance(assertion, dict):
             raise DocumentError("the imported assertion is not among the documents it was verified with")
-        badge_class = ob2.badge_class_of(assertion, documents)
+        badge_class = ob2_migration.badge_class_of(assertion, documents)
         achievement_id = reissued_achievement_id(owner.id, str(badge_class.get("id")))
         if self.store.find(achievement_id) is None:
             self.achievements.define(issuer=owner.slug, actor=actor, id=achievement_id,
-                                     definition=ob2.achievement_definition(badge_class))
-        email, identity = ob2.recipient_of(assertion)
+                                     definition=ob2_migration.achievement_definition(badge_class))
+        email, identity = ob2_migration.recipient_of(assertion)
         expires = assertion.get("expires")
         award = Award(recipient=email or "", identity=identity, achievement=str(achievement_id),
                       valid_from=ob2.datetime_of(assertion.get("issuedOn"), "issuedOn"),
                       valid_until=None if expires is None else ob2.datetime_of(expires, "expires"),
-                      evidence=tuple(ob2.evidence_of(assertion)))
+                      evidence=tuple(ob2_migration.evidence_of(assertion)))
         def link(credential) -> list:
             # Loaded again in the award's own transaction (and on each retry of it): a concurrent
             # re-issue that linked first makes this one refuse, and its award is not stored.
@@ -315,8 +315,6 @@ def _parse(text: str, parsed: object = None) -> tuple[dict, str]:
         document, format = parsed, "ob3-json-ld"
     elif vc_jwt.is_compact(stripped):
         document, format = vc_jwt.parse(stripped).credential, "ob3-vc-jwt"
-    elif UNSIGNED_JWS.fullmatch(stripped):
-        raise DocumentError("a JWS without a signature (alg none, or an empty signature part) is no credential")
     else:
         document, format = json_text.loads(text), "ob3-json-ld"
     if not isinstance(document, dict):

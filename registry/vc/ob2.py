@@ -162,7 +162,7 @@ class _Verification:
             raise DocumentError("an Open Badges 1.x assertion: only 2.0 (and 3.0) badges can be verified")
         form = "signed" if token is not None else "hosted"
         verification = given.get("verification", given.get("verify"))
-        declared = _types(verification.get("type")) if isinstance(verification, dict) else []
+        declared = types_of(verification.get("type")) if isinstance(verification, dict) else []
         checks: list[Check] = []
         if token is None and set(declared) & set(SIGNED_TYPES):
             return self._report(form, [Check("proof", "fail", "the assertion declares SignedBadge verification "
@@ -214,7 +214,7 @@ class _Verification:
     def _hosted_copy(self, given: dict) -> tuple[dict, Check | None, Check | None]:
         """(the assertion, a failed proof check or None, a revoked status check or None)."""
         assertion_id = given.get("id")
-        if not _is_http(assertion_id):
+        if not is_http(assertion_id):
             return given, Check("proof", "fail", f"a hosted assertion's id must be an HTTP(S) URL, got {assertion_id!r}"), None
         try:
             hosted = self.fetch(assertion_id, "the hosted assertion")
@@ -248,7 +248,7 @@ class _Verification:
     def _object(self, ref: object, what: str, problems: list[str]) -> dict | None:
         """An object named by URL or embedded; one with an HTTP(S) id is what that id serves."""
         url = ref if isinstance(ref, str) else ref.get("id") if isinstance(ref, dict) else None
-        if _is_http(url):
+        if is_http(url):
             try:
                 found = self.fetch(url, what)
             except Unavailable as exc:
@@ -321,7 +321,7 @@ class _Verification:
         key_id = ref if isinstance(ref, str) else ref.get("id") if isinstance(ref, dict) else None
         document = ref if isinstance(ref, dict) and isinstance(ref.get("publicKeyPem"), str) else None
         if document is None:
-            if not _is_http(key_id):
+            if not is_http(key_id):
                 raise DocumentError(f"the issuer's key {key_id!r} is neither embedded nor an HTTP(S) URL")
             document = self.fetch(key_id, "the issuer's CryptographicKey")
         if not isinstance(document, dict) or not isinstance(document.get("publicKeyPem"), str):
@@ -348,14 +348,14 @@ class _Verification:
         url = profile.get("revocationList")
         if url is None:
             return Check("status", "pass", "the issuer publishes no revocation list", code="status.active")
-        if not _is_http(url):
+        if not is_http(url):
             return Check("status", "fail", f"the issuer's revocationList is not an HTTP(S) URL: {url!r}")
         try:
             found = self.fetch(url, "the issuer's revocation list")
         except Unavailable as exc:
             return Check("status", "indeterminate", f"status unknown: {exc}", code="status.unknown")
         revoked = found.get("revokedAssertions") if isinstance(found, dict) else None
-        if not isinstance(revoked, list) or "RevocationList" not in _types(found.get("type")):
+        if not isinstance(revoked, list) or "RevocationList" not in types_of(found.get("type")):
             return Check("status", "indeterminate", f"{url} is not a RevocationList with revokedAssertions",
                          code="status.unknown")
         keys = {("id", _revocation_key(assertion.get("id"))), ("uid", _revocation_key(assertion.get("uid")))} - \
@@ -402,15 +402,15 @@ class _Verification:
         endorsement = self._object(ref, "the endorsement", problems)
         if endorsement is None:
             return "indeterminate" if any(p.startswith("unavailable") for p in problems) else "fail", "; ".join(problems), None
-        if "Endorsement" not in _types(endorsement.get("type")):
+        if "Endorsement" not in types_of(endorsement.get("type")):
             return "fail", "not of type Endorsement", endorsement
         claim = endorsement.get("claim")
         if not isinstance(claim, dict) or claim.get("id") != subject:
             return "fail", f"its claim is about {claim.get('id') if isinstance(claim, dict) else None!r}, not {subject!r}", endorsement
         verification = endorsement.get("verification", endorsement.get("verify"))
-        if not (isinstance(verification, dict) and set(_types(verification.get("type"))) & set(HOSTED_TYPES)):
+        if not (isinstance(verification, dict) and set(types_of(verification.get("type"))) & set(HOSTED_TYPES)):
             return "indeterminate", "only hosted endorsements are verified", endorsement
-        if not _is_http(endorsement.get("id")) or endorsement is ref:
+        if not is_http(endorsement.get("id")) or endorsement is ref:
             return "fail", "a hosted endorsement must be served at its HTTP(S) id", endorsement
         endorser = self._object(endorsement.get("issuer"), "the endorser's Profile", problems)
         if endorser is None:
@@ -426,7 +426,7 @@ class _Verification:
 
 
 def _document_check(assertion: dict, *, revoked: bool) -> Check:
-    types = _types(assertion.get("type"))
+    types = types_of(assertion.get("type"))
     if "Assertion" not in types and not revoked:
         return Check("document", "fail", f"an OB 2.0 assertion has type Assertion, got {types or 'none'}")
     return Check("document", "pass", f"an Open Badges 2.0 assertion ({assertion.get('id')})", code="document.ok",
@@ -484,14 +484,14 @@ def _assertion_errors(assertion: dict) -> list[str]:
 
 def _badge_class_errors(badge_class: dict) -> list[str]:
     errors = _required(badge_class, "BadgeClass", ("id", "name", "description", "image", "criteria", "issuer"))
-    if "BadgeClass" not in _types(badge_class.get("type")):
+    if "BadgeClass" not in types_of(badge_class.get("type")):
         errors.append("BadgeClass: type must include BadgeClass")
     return errors
 
 
 def _profile_errors(profile: dict) -> list[str]:
     errors = _required(profile, "Profile", ("id", "name", "url", "email"))
-    if not {"Issuer", "Profile"} & set(_types(profile.get("type"))):
+    if not {"Issuer", "Profile"} & set(types_of(profile.get("type"))):
         errors.append("Profile: type must include Issuer or Profile")
     return errors
 
@@ -514,7 +514,7 @@ def _hosted_scope(assertion: dict, badge_class: dict | None, profile: dict | Non
                      "scope is unknown", code="issuer-match.unknown")
     policy = profile.get("verification", profile.get("verify"))
     assertion_id = assertion.get("id")
-    if not _is_http(assertion_id):
+    if not is_http(assertion_id):
         return Check("issuer-match", "fail", f"the assertion's id {assertion_id!r:.200} is not an HTTP(S) URL, so no "
                      "verification scope can hold it")
     # The client fetches /a/../b as /b (and servers read %2e%2e as ..): such an id starts with what
@@ -541,13 +541,13 @@ def _hosted_scope(assertion: dict, badge_class: dict | None, profile: dict | Non
             return Check("issuer-match", "pass", f"{assertion_id} is within the verification scope of issuer "
                          f"{profile.get('id')}", code="issuer-match.scope")
     profile_id = profile.get("id")
-    if not _is_http(profile_id):
+    if not is_http(profile_id):
         return Check("issuer-match", "fail", f"the issuer Profile's id {profile_id!r} is not an HTTP(S) URL, so "
                      "nothing binds a hosted assertion to it")
     # The same origin: host and port (https://issuer.example:8443 is another server).
     origin = _authority(profile_id)
     hosted = [("the assertion", assertion_id)] + ([("the BadgeClass", badge_class.get("id"))]
-                                                  if badge_class is not None and _is_http(badge_class.get("id")) else [])
+                                                  if badge_class is not None and is_http(badge_class.get("id")) else [])
     for what, url in hosted:
         if _authority(url) != origin:
             return Check("issuer-match", "fail", f"{what} ({url}) is not on the issuer's origin {_shown(origin)}, and "
@@ -668,16 +668,16 @@ def _summary(assertion: dict, badge_class: dict | None, profile: dict | None) ->
 # --- small helpers -------------------------------------------------------------------------------
 
 
-def _types(value: object) -> list[str]:
+def types_of(value: object) -> list[str]:
     values = value if isinstance(value, list) else [value]
     return [v for v in values if isinstance(v, str)]
 
 
 def _strings(value: object) -> list[str]:
-    return _types(value)
+    return types_of(value)
 
 
-def _is_http(value: object) -> bool:
+def is_http(value: object) -> bool:
     if not (isinstance(value, str) and value.startswith(("https://", "http://"))):
         return False
     try:
@@ -770,110 +770,3 @@ def own_texts(profile: dict):
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str):
                 yield text
-
-
-# --- OB 2.0 -> OB 3.0 (Open Badges 3.0 Implementation Guide, "Migrating from OB 2.0") ------------
-
-
-def badge_class_of(assertion: dict, documents: dict) -> dict:
-    """The BadgeClass an assertion names, from the documents its verification rested on (or
-    embedded in it)."""
-    ref = assertion.get("badge")
-    url = ref if isinstance(ref, str) else ref.get("id") if isinstance(ref, dict) else None
-    found = documents.get(url) if isinstance(url, str) else None
-    if isinstance(found, dict):
-        return found
-    if isinstance(ref, dict):
-        return ref
-    raise DocumentError("the BadgeClass of the assertion is not among the documents it was verified with")
-
-
-def achievement_definition(badge_class: dict) -> dict:
-    """An OB 3.0 Achievement definition with the BadgeClass's name, description, criteria,
-    alignments, tags and image, and the BadgeClass's id as an identifier (linking old and new)."""
-    criteria = badge_class.get("criteria")
-    if isinstance(criteria, dict):
-        narrative = criteria.get("narrative") if isinstance(criteria.get("narrative"), str) else None
-        url = criteria.get("id") if _is_http(criteria.get("id")) else None
-    else:
-        narrative, url = None, criteria if _is_http(criteria) else None
-    mapped_criteria = {"narrative": narrative or (f"See {url}" if url else "As the issuer's Open Badges 2.0 BadgeClass says.")}
-    if url:
-        mapped_criteria["id"] = url
-    definition: dict = {"name": badge_class.get("name"), "description": badge_class.get("description"),
-                        "criteria": mapped_criteria, "achievementType": "Badge",
-                        "otherIdentifier": [{"type": "IdentifierEntry", "identifier": badge_class.get("id"),
-                                             "identifierType": "identifier"}]}
-    image = badge_class.get("image")
-    image_url = image if isinstance(image, str) else image.get("id") if isinstance(image, dict) else None
-    if isinstance(image_url, str) and (image_url.startswith(("https://", "http://", "data:image/"))):
-        definition["image"] = {"id": image_url, "type": "Image"}
-        if isinstance(image, dict) and isinstance(image.get("caption"), str):
-            definition["image"]["caption"] = image["caption"]
-    alignments = badge_class.get("alignment")
-    alignments = alignments if isinstance(alignments, list) else [] if alignments is None else [alignments]
-    mapped = []
-    for alignment in alignments:
-        if isinstance(alignment, dict) and isinstance(alignment.get("targetName"), str) and _is_http(alignment.get("targetUrl")):
-            entry = {"type": ["Alignment"], "targetName": alignment["targetName"], "targetUrl": alignment["targetUrl"]}
-            for name in ("targetDescription", "targetCode", "targetFramework"):
-                if isinstance(alignment.get(name), str):
-                    entry[name] = alignment[name]
-            mapped.append(entry)
-    if mapped:
-        definition["alignment"] = mapped
-    tags = [t for t in _types(badge_class.get("tags")) if t.strip()]
-    if tags:
-        definition["tag"] = tags
-    return definition
-
-
-_IDENTITY_TYPES = {"email": "emailAddress", "url": "url", "telephone": "phone"}
-
-
-def recipient_of(assertion: dict) -> tuple[str | None, dict | None]:
-    """(a plain e-mail address, or an OB 3.0 IdentityObject carrying the hashed one as it is)."""
-    recipient = assertion.get("recipient") if isinstance(assertion.get("recipient"), dict) else {}
-    kind = _IDENTITY_TYPES.get(recipient.get("type"))
-    identity = recipient.get("identity")
-    if kind is None or not isinstance(identity, str):
-        raise DocumentError(f"the recipient type {recipient.get('type')!r} has no OB 3.0 counterpart "
-                            "(email, url or telephone)")
-    if recipient.get("hashed") is not True:
-        if kind == "emailAddress":
-            return identity, None
-        return None, {"type": "IdentityObject", "identityHash": identity, "identityType": kind, "hashed": False}
-    carried = {"type": "IdentityObject", "identityHash": identity, "identityType": kind, "hashed": True}
-    if isinstance(recipient.get("salt"), str):
-        carried["salt"] = recipient["salt"]
-    return None, carried
-
-
-def evidence_of(assertion: dict) -> list[dict]:
-    """OB 3.0 Evidence from the assertion's evidence and narrative, and one entry naming the
-    original assertion (the link from the new credential to the badge it re-issues)."""
-    given = assertion.get("evidence")
-    items = given if isinstance(given, list) else [] if given is None else [given]
-    mapped = []
-    for item in items:
-        if isinstance(item, str) and _is_http(item):
-            mapped.append({"id": item, "type": ["Evidence"]})
-        elif isinstance(item, dict):
-            entry = {"type": ["Evidence"]}
-            if _is_http(item.get("id")):
-                entry["id"] = item["id"]
-            for name in ("narrative", "name", "description", "genre", "audience"):
-                if isinstance(item.get(name), str) and item[name].strip():
-                    entry[name] = item[name]
-            if len(entry) > 1:
-                mapped.append(entry)
-    if isinstance(assertion.get("narrative"), str) and assertion["narrative"].strip():
-        mapped.append({"type": ["Evidence"], "narrative": assertion["narrative"]})
-    original = {"type": ["Evidence"], "name": "The Open Badges 2.0 assertion this credential re-issues",
-                "genre": "Open Badges 2.0 assertion"}
-    if _is_http(assertion.get("id")):
-        original["id"] = assertion["id"]
-    else:
-        original["description"] = str(assertion.get("id"))
-    mapped.append(original)
-    return mapped
