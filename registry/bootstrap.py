@@ -22,6 +22,7 @@ from registry.commands.issuers import IssuerCommands
 from registry.commands.records import Records
 from registry.commands.status_lists import StatusListCommands
 from registry.commands.trust import TrustCommands
+from registry.errors import ConfigurationError
 from registry.keystore import Keystore
 from registry.metrics import CountedCustody
 from registry.log.checkpoints import Checkpointer
@@ -33,6 +34,7 @@ from registry.store.slot_snapshots import SlotSnapshots
 from registry.images import ImageStore
 from registry.network import Fetcher, HttpCache
 from registry.projections import Queries, ReadModel
+from registry.projections.replica import ReplicatedQueries
 from registry.settings import Settings
 from registry.store import (
     EventStore,
@@ -57,6 +59,7 @@ class Registry:
     closed: bool = False
     custody: object = None  # key custody the root opened and closes (an HSM session), if it has to
     slot_snapshots: object = None  # the status-list slot ledger's snapshots (their own connection)
+    migrated: object = None  # what the last init's schema migration did (registry.store.migrations.Migrated)
 
     @property
     def description(self) -> str:
@@ -64,10 +67,15 @@ class Registry:
         return describe(self.settings.store)
 
     def init(self, app_role: str | None = None) -> list[str]:
-        """Bring the database up to date as its owner: the append-only guard, the read models (those
-        of an older layout are rebuilt) and, on PostgreSQL, an application role's rights. Returns
-        the names of the read models that were rebuilt."""
+        """Bring the database up to date as its owner: the schema migrations of the store's own
+        tables (`alembic upgrade head`, registry.store.migrations; first, so the read models are
+        prepared over tables of the current layout), the read models (those of an older layout are
+        rebuilt) and, on PostgreSQL, an application role's rights. Returns the names of the read
+        models that were rebuilt; `migrated` says what the migration did."""
+        from registry.store import migrations  # Alembic and SQLAlchemy: loaded for init only
+
         require_owner(self.store)
+        self.migrated = migrations.upgrade(self.settings.store)
         rebuilt = self.queries.read_model.runner.prepare(create=True)
         self.queries.fresh()
         if app_role:
@@ -143,13 +151,23 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
         log = TransparencyLog(reader := LogReader(log_db, store.recorder.events_table_name),
                               Checkpointer(reader, custody, settings.config.public_url, clock))
         store.after_commit.append(log.after_write)
-        queries = Queries(read_model, settings.config, clock,
-                          Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache), log, images)
+        fetcher = Fetcher(insecure_hosts=settings.insecure_hosts, cache=cache)
+        queries = Queries(read_model, settings.config, clock, fetcher, log, images)
         # The operator's extension contexts, pinned before any document is read or signed: those
         # the read model holds now (a restart); any registered since, by this or another process,
         # are found through the source added below the first time a document names them.
         for known in queries.extension_contexts(catch_up=False):
             contexts.register(known.url, known.document.encode("utf-8"), known.sha256)
+        edge_queries = queries
+        if settings.store.replica is not None:
+            # The edges read from the hot standby where they can; commands keep the primary's.
+            try:
+                standby = open_database(settings.store.replica)
+            except ConfigurationError as exc:
+                raise ConfigurationError("REGISTRY_REPLICA_DATABASE_URL", exc.message) from None
+            replica = ReadModel(store, standby, follows=settings.replica_wait_seconds)
+            opened.append(replica)
+            edge_queries = ReplicatedQueries(queries, Queries(replica, settings.config, clock, fetcher, log, images))
         main = open_database(settings.store)
         opened.append(main)
         side = open_database(settings.store, side="limits") if settings.store.database == "sqlite" else None
@@ -183,7 +201,7 @@ def compose(settings: Settings, *, custody: KeyCustody | None = None,
                                achievements, credentials),
         contexts=ContextCommands(records),
     )
-    return Registry(commands, queries, access, settings, store, custody=owned, slot_snapshots=slot_snapshots)
+    return Registry(commands, edge_queries, access, settings, store, custody=owned, slot_snapshots=slot_snapshots)
 
 
 def open_auditor(environ: Mapping[str, str] | None = None, *, progress: bool = False):

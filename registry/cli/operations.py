@@ -10,8 +10,10 @@ from registry.errors import InputError
 
 
 def register(grammar) -> None:
-    p = grammar.command("init", "create the data directory, event store, read models and keystore "
-                                "(read models of an older layout are rebuilt)", init)
+    p = grammar.command("init", "create the data directory, event store, read models and keystore; migrate "
+                                "the store's tables of an older release (read models of an older layout are "
+                                "rebuilt)", init)
+    p.set_defaults(standalone=True)  # migrates before the registry is opened (below)
     p.add_argument("--app-role", metavar="ROLE",
                    help="PostgreSQL: grant an existing role what the service needs (append and read "
                         "events), never UPDATE/DELETE/TRUNCATE; run as the table owner")
@@ -36,11 +38,28 @@ def register(grammar) -> None:
     grammar.command("revoke", "revoke a key by its id", revoke_key, keys).add_argument("key_id")
 
 
-def init(registry, args) -> int:
-    rebuilt = registry.init(args.app_role)
-    note = f"; rebuilt read models {', '.join(rebuilt)}" if rebuilt else ""
-    emit(args, f"registry ready: {registry.description}; keys in {registry.settings.keys_dir}{note}",
-         {"store": registry.description, "keys": str(registry.settings.keys_dir), "rebuilt": rebuilt})
+def init(_, args) -> int:
+    """The schema migrations run before the registry is opened, so that its start-up (which creates
+    what is missing) meets the tables of this release's layout, then again in Registry.init (where a
+    database start-up has just created is stamped; a second run changes nothing)."""
+    from registry.bootstrap import open_registry
+    from registry.settings import Settings
+    from registry.store import migrations
+
+    before = migrations.upgrade(Settings.from_environ().store)
+    registry = open_registry()
+    try:
+        rebuilt = registry.init(args.app_role)
+        revision = registry.migrated.after
+        upgraded = before.after is not None and before.changed  # None: empty, start-up created it
+        schema = f"schema {revision}" + (f" (upgraded from {before.before or 'the release before migrations'})"
+                                          if upgraded else "")
+        note = f"; rebuilt read models {', '.join(rebuilt)}" if rebuilt else ""
+        emit(args, f"registry ready: {registry.description}; {schema}; keys in {registry.settings.keys_dir}{note}",
+             {"store": registry.description, "keys": str(registry.settings.keys_dir), "rebuilt": rebuilt,
+              "schema": revision, "upgraded": upgraded, "from": before.before})
+    finally:
+        registry.close()
     return 0
 
 
