@@ -22,9 +22,14 @@ REGISTRY_MAX_EVENT_STREAMS     event streams (/events/stream) open at once, all 
                                together (default 100)
 REGISTRY_READY_MAX_LAG         /readyz answers 503 while a read model is more events behind the log
                                than this (default 1000)
+REGISTRY_REPLICA_WAIT_SECONDS  with REGISTRY_REPLICA_DATABASE_URL: how long a read waits for the standby
+                               to have what it needs (the log as the standby has it, and the
+                               Registry-Position the request names) before the primary answers it
+                               instead (default 1; 0.001 to 30)
 REGISTRY_INSECURE_HOSTS        host:port,... the verifier may fetch from over plain http and that may
                                resolve to private addresses (tests, local demos); default none
 and the store's settings (registry.store.settings): REGISTRY_HOME, REGISTRY_DATABASE_URL,
+REGISTRY_REPLICA_DATABASE_URL,
 REGISTRY_CREATE_TABLES.
 """
 
@@ -130,6 +135,7 @@ class Settings:
     idempotency_expiry_seconds: int | None = None
     insecure_hosts: frozenset[str] = frozenset()
     ready_max_lag: int = 1000
+    replica_wait_seconds: float = 1.0
     key_custody: str = "file"  # or "pkcs11"
     pkcs11_module: str | None = None
     pkcs11_token: str | None = None
@@ -155,6 +161,7 @@ class Settings:
             idempotency_expiry_seconds=_count(environ, "REGISTRY_IDEMPOTENCY_EXPIRY_SECONDS", None),
             insecure_hosts=_hosts(environ.get("REGISTRY_INSECURE_HOSTS")),
             ready_max_lag=_count(environ, "REGISTRY_READY_MAX_LAG", 1000),
+            replica_wait_seconds=_seconds(environ, "REGISTRY_REPLICA_WAIT_SECONDS", 1.0),
             **_custody(environ),
         )
 
@@ -184,6 +191,19 @@ def _hosts(value: str | None) -> frozenset[str]:
         return insecure_hosts(value)
     except ValueError as exc:
         raise ConfigurationError("REGISTRY_INSECURE_HOSTS", f"{exc}; use host:port,host:port") from None
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = (environ.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.001 <= value <= 30:  # also refuses nan and inf
+        raise ConfigurationError(name, f"must be a number of seconds from 0.001 to 30, got {text!r}")
+    return value
 
 
 def _count(environ: Mapping[str, str], name: str, default: int | None) -> int | None:

@@ -30,6 +30,7 @@ from registry.api.problems import HANDLERS
 from registry.api.log import HANDLERS as LOG
 from registry.api.operations import HANDLERS as OPERATIONS
 from registry.api.operations import RequestMetrics
+from registry.api.positions import ReadYourWrites
 from registry.api.reading import HANDLERS as READ_SIDE
 from registry.bootstrap import Registry, open_registry
 from registry.commands import MAX_DOCUMENT_BYTES
@@ -54,7 +55,7 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
         # resolving a dependency costs each request a cleanup group, about 9% of that endpoint.
         state=State({"queries": registry.queries, "commands": registry.commands,
                      "ready_max_lag": registry.settings.ready_max_lag}),
-        middleware=[RequestMetrics],
+        middleware=[RequestMetrics, ReadYourWrites],
         template_config=template_config(),
         exception_handlers=HANDLERS,
         before_request=screening(registry.access),

@@ -68,6 +68,9 @@ LAG = Gauge("registry_projection_lag_events", "Events a read model has yet to ap
             multiprocess_mode="livemax")
 QUARANTINED = Gauge("registry_projection_quarantined_events", "Events a read model could not apply", ["projection"],
                     multiprocess_mode="livemax")
+REPLICA_ANSWERS = Gauge("registry_replica_answers", "Reads a replica could serve, by who answered them (the "
+                        "standby, or the primary when the standby was behind or out of reach), since start",
+                        ["by"], multiprocess_mode="livesum")
 LOG_SIZE = Gauge("registry_log_checkpoint_size", "Entries in the transparency log's latest signed checkpoint",
                  multiprocess_mode="livemax")
 
@@ -107,6 +110,8 @@ def metrics(queries: NamedDependency[Queries]) -> Response[bytes]:
             LAG.labels(projection=found.name).set(found.lag)
             QUARANTINED.labels(projection=found.name).set(len(found.quarantined))
         LOG_SIZE.set(checkpoint)
+        for by, count in getattr(queries, "answered", {}).items():  # with REGISTRY_REPLICA_DATABASE_URL
+            REPLICA_ANSWERS.labels(by=by).set(count)
     except Unavailable:
         pass  # the store is out of reach: the gauges keep their last values, the counters still count
     registry = REGISTRY

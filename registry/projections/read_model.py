@@ -5,9 +5,16 @@ makes sure the projections have seen everything logged when it was asked:
 - PostgreSQL: the query compares the log's last position with the projections'. When behind, it
   catches up to that position itself; if a worker (`registry projections run`) is applying a batch,
   the position row lock makes it wait for that batch and then find the work done.
+- A PostgreSQL hot standby (`follows`): read-only, so it cannot catch up itself. It waits, a bounded
+  while, until the rows the primary's projections wrote have been replayed up to the log's last
+  position as the standby has it, and up to any position the request names
+  (registry.store.positions); past the bound it raises `ReplicaBehind`, and the caller asks the
+  primary instead (registry.projections.replica).
 """
 
 from __future__ import annotations
+
+import time
 
 from registry.projections.credentials import COLUMNS, CREDENTIALS, CredentialStatus, status_from_row
 from registry.projections.directory import DIRECTORY
@@ -19,15 +26,27 @@ from registry.projections.kpis import KPIS
 from registry.projections.runner import BATCH_SIZE, Runner
 from registry.projections.runner import TABLES as RUNNER_TABLES
 from registry.projections.trust_anchors import TRUST_ANCHORS
-from registry.store import Database, EventStore
+from registry.store import Database, EventStore, positions
 from registry.store.database import SQLiteDatabase
 
 # The directory first: the others' reads name organisations through it.
 PROJECTIONS = (DIRECTORY, CREDENTIALS, ENDORSEMENTS, ISSUER_KEYS, TRUST_ANCHORS, KPIS, IMPORTS, EXTENSION_CONTEXTS)
 
 
+class ReplicaBehind(Exception):
+    """The standby has not applied the position a read needs within the bound."""
+
+    def __init__(self, needed: int, applied: int) -> None:
+        super().__init__(f"the replica has applied the log up to position {applied}, not {needed}")
+        self.needed, self.applied = needed, applied
+
+
 class ReadModel:
-    def __init__(self, store: EventStore, db: Database, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, store: EventStore, db: Database, *, batch_size: int = BATCH_SIZE,
+                 follows: float | None = None) -> None:
+        """`follows`: `db` is a hot standby the primary's projections replicate to; wait at most
+        this many seconds for it to have what a read needs."""
+        self.follows = follows
         self.covered_at = None  # set by Queries: when a credential's issuance was first checkpointed
         self.store = store
         self.db = db
@@ -65,6 +84,8 @@ class ReadModel:
                 self.quarantined_events = self.runner.quarantine_count()
                 self._seen = version
                 return "sqlite", version
+        if self.follows is not None:
+            return "position", self._follow()
         # One statement on the read connection (about 75 µs) instead of a pooled recorder query
         # plus a positions query (about 320 µs): this runs before every answer.
         latest, lowest, tracked, self.quarantined_events = self.db.query(self._behind)[0]
@@ -74,12 +95,31 @@ class ReadModel:
             self.quarantined_events = self.runner.quarantine_count()
         return "position", latest
 
+    def _follow(self) -> int:
+        """Wait until the standby's read models reflect the log as the standby has it and the
+        position the request named; poll (a standby cannot LISTEN), from 1 ms up to 20 ms apart."""
+        deadline, pause = None, 0.001
+        while True:
+            latest, lowest, tracked, quarantined = self.db.query(self._behind)[0]
+            needed = max(latest or 0, positions.required())
+            if tracked >= len(self.runner.projections) and (lowest or 0) >= needed:
+                self.quarantined_events = quarantined
+                return needed
+            now = time.monotonic()
+            deadline = deadline or now + self.follows
+            if now >= deadline:
+                raise ReplicaBehind(needed, lowest or 0)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
     def fresh_status(self, credential_id: str) -> CredentialStatus | None:
         """PostgreSQL's hot path: the freshness check and the status lookup in one statement. None
         when the projections are behind (the caller then catches up and asks again) or nothing
         was found."""
         row = self.db.query(self._behind_with_status, (credential_id,))[0]
         latest, lowest, tracked, self.quarantined_events, found = row[0] or 0, row[1] or 0, row[2], row[3], row[4:]
+        if self.follows is not None:
+            latest = max(latest, positions.required())
         if tracked < len(self.runner.projections) or lowest < latest or found[0] is None:
             return None
         return status_from_row(self.db, credential_id, found, covered_at=self.covered_at)

@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError, Notification
 from eventsourcing.utils import get_topic
 
 from registry.domain import NotFound
+from registry.store import positions
 from registry.store.recorders import Held
 from registry.store.settings import RECONNECT_SECONDS
 
@@ -54,7 +55,9 @@ class EventStore(Application):
         recordings = self.save(*aggregates, held=held) if held is not None else self.save(*aggregates)
         if held is None and recordings:
             self.committed()
-        return max((r.notification.id for r in recordings), default=self.max_position())
+        position = max((r.notification.id for r in recordings), default=0) or self.max_position()
+        positions.wrote(position)
+        return position
 
     def committed(self) -> None:
         for hook in self.after_commit:

@@ -4,6 +4,8 @@ REGISTRY_HOME          data directory (default ./data); the SQLite file is <home
 REGISTRY_DATABASE_URL  empty: SQLite. postgresql://user:password@host:port/dbname[?schema=name]
                        (or ?options=-c search_path=name): PostgreSQL
 REGISTRY_DATABASE_URL_FILE  instead of the URL: a 0600 file holding it (a container's secret)
+REGISTRY_REPLICA_DATABASE_URL  optional, with PostgreSQL: a hot standby of that database (streaming
+                       replication) that serves reads; or REGISTRY_REPLICA_DATABASE_URL_FILE
 REGISTRY_CREATE_TABLES "false" for a deployment that runs as an application role without DDL
                        rights (the owner created the tables and ran enforce_append_only first)
 """
@@ -53,6 +55,8 @@ class StoreSettings:
     pg_port: int = 5432
     pg_dbname: str = ""
     pg_schema: str = ""
+    # A hot standby of the same database that serves reads (registry.projections.replica).
+    replica: StoreSettings | None = field(default=None, repr=False)
 
     @property
     def sqlite_path(self) -> Path:
@@ -64,9 +68,20 @@ class StoreSettings:
         home = Path(environ.get("REGISTRY_HOME") or "./data").resolve()
         create_tables = _flag(environ, "REGISTRY_CREATE_TABLES", default=True)
         url = (environ.get("REGISTRY_DATABASE_URL") or "").strip() or _secret_file(environ, "REGISTRY_DATABASE_URL_FILE")
+        replica_url = ((environ.get("REGISTRY_REPLICA_DATABASE_URL") or "").strip()
+                       or _secret_file(environ, "REGISTRY_REPLICA_DATABASE_URL_FILE"))
         if not url:
+            if replica_url:
+                raise StoreSettingsError("a replica serves a PostgreSQL primary: set REGISTRY_DATABASE_URL too",
+                                         "REGISTRY_REPLICA_DATABASE_URL")
             return cls(home=home, create_tables=create_tables)
-        return cls(home=home, create_tables=create_tables, **parse_database_url(url))
+        replica = None
+        if replica_url:
+            try:
+                replica = cls(home=home, create_tables=False, **parse_database_url(replica_url))
+            except StoreSettingsError as exc:
+                raise StoreSettingsError(exc.message, "REGISTRY_REPLICA_DATABASE_URL") from None
+        return cls(home=home, create_tables=create_tables, replica=replica, **parse_database_url(url))
 
 
 def _secret_file(environ: Mapping[str, str], key: str) -> str:
