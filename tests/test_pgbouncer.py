@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def pooled_dsn(pg_database):
     (home / "users.txt").write_text(f'"{pg_database.user}" ""\n')
     (home / "pgbouncer.ini").write_text(f"""[databases]
 {pg_database.dbname} = host={pg_database.host} port={pg_database.port} dbname={pg_database.dbname}
+{pg_database.dbname}_tx = host={pg_database.host} port={pg_database.port} dbname={pg_database.dbname} pool_mode=transaction pool_size=2
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -82,7 +84,7 @@ pidfile = {home / 'pgbouncer.pid'}
                 pytest.fail(f"pgbouncer did not start: {server.stdout.read().decode()[-1000:]} {log[-1000:]}")
             time.sleep(0.05)
     try:
-        yield f"postgresql://{pg_database.user}@127.0.0.1:{port}/{pg_database.dbname}"
+        yield f"postgresql://{pg_database.user}@127.0.0.1:{port}/{pg_database.dbname}"  # + "_tx": transaction pooling
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -121,6 +123,59 @@ def test_the_registry_works_through_pgbouncer_in_session_pooling(open_registry, 
             other.close()
             if reached >= position:
                 break
+            assert follower.poll() is None, follower.stderr.read()
+            assert time.monotonic() < deadline, f"the follower stayed at {reached}, below {position}"
+            time.sleep(0.2)
+    finally:
+        follower.terminate()
+        follower.wait(timeout=20)
+
+
+def test_transaction_pooling_with_a_session_for_what_needs_one(open_registry, pooled_dsn, registry_environ):
+    """REGISTRY_DATABASE_URL through PgBouncer's transaction pooling (two server connections for all
+    of the registry's plain-SQL connections), REGISTRY_SESSION_DATABASE_URL through its session
+    pooling for the event store (the library prepares statements) and a follower's LISTEN.
+    Concurrent readers run each statement far more than psycopg's five times before it prepares:
+    a prepared statement on one server connection would be missing on the next."""
+    env = {"REGISTRY_DATABASE_URL": pooled_dsn + "_tx", "REGISTRY_SESSION_DATABASE_URL": pooled_dsn}
+    registry = open_registry(**env)
+    commands = registry.commands
+    commands.issuers.register(slug="acme", name="Acme Academy", actor=OPERATOR)
+    badge = commands.achievements.define(issuer="acme", actor=OPERATOR, definition={
+        "name": "Welding", "description": "Welds.", "criteria": {"narrative": "Passed."}}).id
+    issued = [commands.credentials.issue(Award(f"l{n}@example.org", badge, "8"), actor=OPERATOR) for n in range(8)]
+    commands.credentials.revoke(issued[0].id, reason="in error", actor=OPERATOR)
+    failures: list[str] = []
+
+    with TestClient(create_app(registry)) as client:
+        def read(n: int) -> None:
+            for _ in range(25):
+                answer = client.get(f"/credentials/{issued[1 + n % 7].id}/status")
+                if answer.status_code != 200 or answer.json()["status"] != "active":
+                    failures.append(answer.text)
+                    return
+
+        readers = [threading.Thread(target=read, args=(n,)) for n in range(6)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(timeout=60)
+        assert not failures, failures[:3]
+        assert client.get(f"/credentials/{issued[0].id}/status").json()["status"] == "revoked"
+        assert client.get("/status-lists/acme/1").status_code == 200
+        assert client.post("/verify", json=issued[1].document).json()["verdict"] == "VALID"
+        assert client.get("/readyz").status_code == 200
+    assert registry.queries.log.verify_all() is not None
+
+    follower = subprocess.Popen([sys.executable, "-m", "registry.cli", "projections", "run"],
+                                env={**os.environ, **registry_environ, **env},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        position = commands.credentials.revoke(issued[2].id, reason="also in error", actor=OPERATOR).position
+        deadline = time.monotonic() + 15
+        while (reached := {p.name: p.position for p in registry.queries.read_model.runner.status()}["credentials"]) \
+                < position:  # woken by NOTIFY through the session connection, not by a read
             assert follower.poll() is None, follower.stderr.read()
             assert time.monotonic() < deadline, f"the follower stayed at {reached}, below {position}"
             time.sleep(0.2)

@@ -162,9 +162,11 @@ class Connections:
 class PostgresDatabase(Database):
     kind = "postgres"
 
-    def __init__(self, connect_kwargs: dict[str, Any], pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, connect_kwargs: dict[str, Any], pool_size: int = POOL_SIZE, *,
+                 listen: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.connect_kwargs = connect_kwargs
+        self._listen_kwargs = listen or connect_kwargs  # LISTEN needs a session
         self.pool = Connections(connect_kwargs, pool_size)
         with self.pool.connection():
             pass  # connects now: a wrong URL is said at start-up
@@ -218,7 +220,7 @@ class PostgresDatabase(Database):
 
     def listen(self, channel: str) -> psycopg.Connection:
         """A separate connection LISTENing on `channel` (the event store NOTIFYs on inserts)."""
-        connection = psycopg.connect(**self.connect_kwargs, autocommit=True, connect_timeout=CONNECT_SECONDS)
+        connection = psycopg.connect(**self._listen_kwargs, autocommit=True, connect_timeout=CONNECT_SECONDS)
         connection.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
         return connection
 
@@ -236,15 +238,26 @@ def open_database(settings: StoreSettings, *, side: str | None = None) -> Databa
             return SQLiteDatabase(str(prepare_side_file(settings, side)))
         prepare_sqlite(settings)
         return SQLiteDatabase(str(settings.sqlite_path))
+    kwargs = _connect_kwargs(settings)
+    listen = None
+    if settings.session is not None:
+        # The main URL may pool by transaction (PgBouncer): a statement prepared on one server
+        # connection is unknown on the next, so nothing is prepared; LISTEN needs the session.
+        kwargs["prepare_threshold"] = None
+        listen = _connect_kwargs(settings.session)
+    try:
+        psycopg.connect(**kwargs, connect_timeout=CONNECT_SECONDS).close()  # says why it cannot connect
+        return PostgresDatabase(kwargs, listen=listen)
+    except psycopg.OperationalError as exc:
+        raise ConfigurationError("REGISTRY_DATABASE_URL",
+                                 f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _connect_kwargs(settings: StoreSettings) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "dbname": settings.pg_dbname, "host": settings.pg_host, "port": settings.pg_port,
         "user": settings.pg_user, "password": settings.pg_password or None,
     }
     if settings.pg_schema:
         kwargs["options"] = f"-c search_path={settings.pg_schema}"
-    try:
-        psycopg.connect(**kwargs, connect_timeout=CONNECT_SECONDS).close()  # says why it cannot connect
-        return PostgresDatabase(kwargs)
-    except psycopg.OperationalError as exc:
-        raise ConfigurationError("REGISTRY_DATABASE_URL",
-                                 f"cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
+    return kwargs

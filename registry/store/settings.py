@@ -6,6 +6,13 @@ REGISTRY_DATABASE_URL  empty: SQLite. postgresql://user:password@host:port/dbnam
 REGISTRY_DATABASE_URL_FILE  instead of the URL: a 0600 file holding it (a container's secret)
 REGISTRY_REPLICA_DATABASE_URL  optional, with PostgreSQL: a hot standby of that database (streaming
                        replication) that serves reads; or REGISTRY_REPLICA_DATABASE_URL_FILE
+REGISTRY_SESSION_DATABASE_URL  optional: the same database through a connection that is a session
+                       (PostgreSQL itself, or PgBouncer in session pooling), for what needs one: the
+                       event store (the eventsourcing library prepares its statements; the slot
+                       ledger's and log's writes go through it) and a projection worker's LISTEN.
+                       With it, REGISTRY_DATABASE_URL may be PgBouncer in transaction pooling: the
+                       plain-SQL connections (read models, access, caches) then prepare nothing.
+                       Or REGISTRY_SESSION_DATABASE_URL_FILE.
 REGISTRY_CREATE_TABLES "false" for a deployment that runs as an application role without DDL
                        rights (the owner created the tables and ran enforce_append_only first)
 """
@@ -57,6 +64,8 @@ class StoreSettings:
     pg_schema: str = ""
     # A hot standby of the same database that serves reads (registry.projections.replica).
     replica: StoreSettings | None = field(default=None, repr=False)
+    # Where connections that need a session go; set: the main URL may pool by transaction.
+    session: StoreSettings | None = field(default=None, repr=False)
 
     @property
     def sqlite_path(self) -> Path:
@@ -70,18 +79,24 @@ class StoreSettings:
         url = (environ.get("REGISTRY_DATABASE_URL") or "").strip() or _secret_file(environ, "REGISTRY_DATABASE_URL_FILE")
         replica_url = ((environ.get("REGISTRY_REPLICA_DATABASE_URL") or "").strip()
                        or _secret_file(environ, "REGISTRY_REPLICA_DATABASE_URL_FILE"))
+        session_url = ((environ.get("REGISTRY_SESSION_DATABASE_URL") or "").strip()
+                       or _secret_file(environ, "REGISTRY_SESSION_DATABASE_URL_FILE"))
         if not url:
+            if session_url:
+                raise StoreSettingsError("a session connection is to a PostgreSQL database: set "
+                                         "REGISTRY_DATABASE_URL too", "REGISTRY_SESSION_DATABASE_URL")
             if replica_url:
                 raise StoreSettingsError("a replica serves a PostgreSQL primary: set REGISTRY_DATABASE_URL too",
                                          "REGISTRY_REPLICA_DATABASE_URL")
             return cls(home=home, create_tables=create_tables)
-        replica = None
-        if replica_url:
-            try:
-                replica = cls(home=home, create_tables=False, **parse_database_url(replica_url))
-            except StoreSettingsError as exc:
-                raise StoreSettingsError(exc.message, "REGISTRY_REPLICA_DATABASE_URL") from None
-        return cls(home=home, create_tables=create_tables, replica=replica, **parse_database_url(url))
+        found = {}
+        for name, given in (("replica", replica_url), ("session", session_url)):
+            if given:
+                try:
+                    found[name] = cls(home=home, create_tables=False, **parse_database_url(given))
+                except StoreSettingsError as exc:
+                    raise StoreSettingsError(exc.message, f"REGISTRY_{name.upper()}_DATABASE_URL") from None
+        return cls(home=home, create_tables=create_tables, **found, **parse_database_url(url))
 
 
 def _secret_file(environ: Mapping[str, str], key: str) -> str:
@@ -194,13 +209,15 @@ def eventsourcing_env(settings: StoreSettings) -> dict[str, str]:
     env["POSTGRES_MAX_OVERFLOW"] = str(POOL_SIZE)
     env["POSTGRES_CONNECT_TIMEOUT"] = str(CONNECT_SECONDS)
     env["POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT"] = "60"
-    env["POSTGRES_DBNAME"] = settings.pg_dbname
-    env["POSTGRES_HOST"] = settings.pg_host
-    env["POSTGRES_PORT"] = str(settings.pg_port)
-    env["POSTGRES_USER"] = settings.pg_user
-    env["POSTGRES_PASSWORD"] = settings.pg_password
-    if settings.pg_schema:
-        env["POSTGRES_SCHEMA"] = settings.pg_schema
+    # The library prepares its statements and sets session parameters: a session of its own.
+    connection = settings.session or settings
+    env["POSTGRES_DBNAME"] = connection.pg_dbname
+    env["POSTGRES_HOST"] = connection.pg_host
+    env["POSTGRES_PORT"] = str(connection.pg_port)
+    env["POSTGRES_USER"] = connection.pg_user
+    env["POSTGRES_PASSWORD"] = connection.pg_password
+    if connection.pg_schema:
+        env["POSTGRES_SCHEMA"] = connection.pg_schema
     return env
 
 
