@@ -255,6 +255,23 @@ def test_a_database_a_newer_release_upgraded_is_refused_in_one_line(kind, tmp_pa
     assert fresh.layout() == layout and fresh.version() == [("0099_from_the_future",)]
 
 
+def test_only_the_owner_migrates(tmp_path, request):
+    """The application role's `registry init` is refused before any migration, in one line."""
+    store = Store("postgres", tmp_path, request)
+    store.previous_release()
+    role = f"app_{uuid.uuid4().hex[:10]}"
+    store.sql(f"CREATE ROLE {role} LOGIN")
+    request.addfinalizer(lambda: (store.sql(f"DROP OWNED BY {role}"), store.sql(f"DROP ROLE {role}")))
+    store.sql(f"GRANT CREATE, USAGE ON SCHEMA public TO {role}")  # even a role that could create tables
+    store.env["REGISTRY_DATABASE_URL"] = store.dsn.replace(f"//{store.pg.user}@", f"//{role}@")
+    layout = store.layout()
+    done = store.registry("init")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"registry init is the tables' owner's command; connected as {role}" in done.stderr
+    assert store.layout() == layout and migrations.current(Settings.from_environ(
+        {**store.env, "REGISTRY_DATABASE_URL": store.dsn}).store) is None
+
+
 def test_a_new_database_is_created_by_start_up_and_stamped_head(tmp_path, request, made_by_init):
     """The README's first command: `registry demo` on nothing (start-up creates the current tables,
     no revision recorded), then `registry init` stamps it through revisions that find their change

@@ -98,9 +98,11 @@ def upgrade(settings: StoreSettings) -> Migrated:
         with engine.connect() as connection, connection.begin():
             if settings.database == "postgres":
                 connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": LOCK_KEY})
+            events = inspect(connection).has_table(EVENTS_TABLES[settings.database], schema=settings.pg_schema or None)
+            if events and settings.database == "postgres":
+                _require_owner(connection, settings)
             before = _recorded(connection, settings)
-            if before is None and not inspect(connection).has_table(EVENTS_TABLES[settings.database],
-                                                                     schema=settings.pg_schema or None):
+            if before is None and not events:
                 return Migrated(None, None)
             if before is not None:
                 try:
@@ -115,6 +117,19 @@ def upgrade(settings: StoreSettings) -> Migrated:
             return Migrated(before, _recorded(connection, settings))
     finally:
         engine.dispose()
+
+
+def _require_owner(connection, settings: StoreSettings) -> None:
+    """Migrations are the owner's, like the rest of `registry init` (registry.store.require_owner): run
+    by the application role they would fail half-way on a privilege, or create tables it then owns."""
+    from sqlalchemy import text
+
+    table = f'"{settings.pg_schema}".{EVENTS_TABLES["postgres"]}' if settings.pg_schema else EVENTS_TABLES["postgres"]
+    me, owner = connection.execute(text("SELECT current_user, pg_get_userbyid(relowner) FROM pg_class"
+                                        " WHERE oid = to_regclass(:table)"), {"table": table}).one()
+    if me != owner:
+        raise MigrationRefused(settings, f"registry init is the tables' owner's command; connected as {me}, "
+                                         f"the owner is {owner} (deploy/README.md)")
 
 
 def _recorded(connection, settings: StoreSettings) -> str | None:
