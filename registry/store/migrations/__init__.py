@@ -71,6 +71,7 @@ def head() -> str:
 
 def current(settings: StoreSettings) -> str | None:
     """The revision recorded in the database; None when it records none (or does not exist)."""
+    settings = settings.session or settings
     if settings.database == "sqlite" and not settings.sqlite_path.exists():
         return None
     engine = _engine(settings)
@@ -82,7 +83,10 @@ def current(settings: StoreSettings) -> str | None:
 
 
 def upgrade(settings: StoreSettings) -> Migrated:
-    """`alembic upgrade head` on the settings' database, in one transaction; see the module's text."""
+    """`alembic upgrade head` on the settings' database, in one transaction; see the module's text.
+    On PostgreSQL through the session connection when one is set (REGISTRY_SESSION_DATABASE_URL),
+    as the event store whose tables it changes: REGISTRY_DATABASE_URL may pool by transaction."""
+    settings = settings.session or settings
     if settings.database == "sqlite" and not settings.sqlite_path.exists():
         return Migrated(None, None)  # not even a file: start-up creates it, 0600 (store.settings)
     from alembic import command
