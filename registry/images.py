@@ -18,7 +18,7 @@ TABLES = ("images",)
 REFUSAL = "images are append-only"
 
 
-def ddl(kind: str, schema: str = "public") -> list[str]:
+def ddl(kind: str) -> list[str]:
     blob = "BYTEA" if kind == "postgres" else "BLOB"
     table = ("CREATE TABLE IF NOT EXISTS images (sha256 TEXT PRIMARY KEY, extension TEXT NOT NULL,"
              f" width INTEGER NULL, height INTEGER NULL, bytes {blob} NOT NULL, added_at TEXT NOT NULL,"
@@ -26,11 +26,12 @@ def ddl(kind: str, schema: str = "public") -> list[str]:
     if kind != "postgres":
         return [table, *(f"CREATE TRIGGER IF NOT EXISTS images_no_{op.lower()} BEFORE {op} ON images "
                          f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END" for op in ("UPDATE", "DELETE"))]
-    literal = schema.replace("'", "''")
+    # The guard function lives where CREATE FUNCTION puts it: the connection's current schema
+    # (REGISTRY_DATABASE_URL's ?schema=), which is where to look for it.
     return [
         table,
         "DO $guard$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-        f" WHERE n.nspname = '{literal}' AND p.proname = 'images_refuse_change') THEN"
+        " WHERE n.nspname = current_schema() AND p.proname = 'images_refuse_change') THEN"
         " CREATE FUNCTION images_refuse_change() RETURNS trigger LANGUAGE plpgsql AS"
         f" $$BEGIN RAISE EXCEPTION USING MESSAGE = '{REFUSAL}: ' || TG_OP || ' refused'; END$$; END IF; END$guard$",
         "DO $guard$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'images_no_change'"

@@ -366,3 +366,22 @@ def test_the_database_url_may_come_from_a_secret_file_only_its_owner_reads(tmp_p
     assert (env["POSTGRES_HOST"], env["POSTGRES_PASSWORD"]) == ("db.example", "s3cret")
     with pytest.raises(StoreSettingsError, match="does not exist"):
         StoreSettings.from_environ({"REGISTRY_DATABASE_URL_FILE": str(tmp_path / "missing")})
+
+
+@pytest.mark.empty_postgres
+def test_a_registry_in_a_named_schema_opens_again(pg_database, tmp_path) -> None:
+    """Each table's guard is looked for where it was made (the URL's schema): a second start finds
+    them all instead of failing to create one twice (the images guard once looked in public)."""
+    from registry.bootstrap import open_registry
+    from registry.commands import Actor
+
+    with pg_database.connect() as connection:
+        connection.execute("CREATE SCHEMA badges")
+    environ = {"REGISTRY_HOME": str(tmp_path / "home"), "REGISTRY_KEYS": str(tmp_path / "keys"),
+               "REGISTRY_DATABASE_URL": f"{pg_database.dsn}?schema=badges"}
+    for start in range(2):
+        registry = open_registry(environ)
+        registry.commands.issuers.register(slug=f"acme{start}", name="Acme", actor=Actor("test"))
+        registry.close()
+    with pg_database.connect() as connection:
+        assert connection.execute("SELECT count(*) FROM badges.images").fetchone()[0] == 0
