@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from registry.api.achievements import AchievementController
+from registry.api.batching import Batched
 from registry.api.contexts import HANDLERS as CONTEXTS
 from registry.api.apidocs import assets_router, render_plugins
 from registry.api.credential_page import HANDLERS as CREDENTIAL_PAGE
@@ -54,7 +55,10 @@ def create_app(registry: Registry, *, stream_seconds: float = 300.0, poll_second
         # The hot read (a credential's status) takes `queries` from here instead of by injection:
         # resolving a dependency costs each request a cleanup group, about 9% of that endpoint.
         state=State({"queries": registry.queries, "commands": registry.commands,
-                     "ready_max_lag": registry.settings.ready_max_lag}),
+                     "ready_max_lag": registry.settings.ready_max_lag,
+                     # PostgreSQL's hot reads, a round trip shared by concurrent requests:
+                     "statuses": Batched(registry.queries.credential_statuses),
+                     "log_versions": Batched(lambda keys: dict.fromkeys(keys, registry.queries.log_version()))}),
         middleware=[RequestMetrics, ReadYourWrites],
         template_config=template_config(),
         exception_handlers=HANDLERS,

@@ -117,9 +117,14 @@ class CredentialController(Controller):
 
         # The hot path. On SQLite the read is a freshness check and one indexed read of a local
         # file, tens of microseconds: cheaper inline than the hop to a worker thread. On
-        # PostgreSQL it is network round trips, which must not hold up the event loop.
+        # PostgreSQL it is a round trip, which must not hold up the event loop: concurrent
+        # requests share one (registry.api.batching); what the batch leaves out is asked alone.
         if queries.local:
             return answer()
+        if at is None:
+            found = await request.app.state.statuses.ask(credential_id)
+            if found is not None:
+                return revalidated(request, _encode(status_out(found)), CURRENT_STATUS_CACHE)
         return await anyio.to_thread.run_sync(answer)
 
     @post("/", **WRITES, status_code=201, summary="Issue an OpenBadgeCredential")

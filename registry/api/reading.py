@@ -64,18 +64,23 @@ def projection_positions(queries: NamedDependency[Queries]) -> list[dict[str, An
 async def status_list(request: Request, slug: FromPath[str], number: FromPath[int]) -> Response[bytes]:
     commands: Commands = request.app.state.commands  # not injected: the hot read, as the status endpoint
 
-    def answer() -> Response[bytes]:
-        body, etag = commands.status_lists.published(slug, number)
+    def respond(body: bytes, etag: str) -> Response[bytes]:
         headers = {"ETag": etag, "Cache-Control": STATUS_LIST_CACHE}
         if none_match(request.headers.get("if-none-match"), etag):
             return Response(content=b"", status_code=304, headers=headers, media_type=VC_LD_JSON)
         return Response(content=body, headers=headers, media_type=VC_LD_JSON)
 
     # Unchanged since the last write, this is a look at the log's last position and a dictionary:
-    # on SQLite cheaper inline than the hop to a worker thread; on PostgreSQL a round trip, off the loop.
+    # on SQLite cheaper inline than the hop to a worker thread; on PostgreSQL a round trip, off the
+    # loop, which concurrent requests share (registry.api.batching).
     if request.app.state.queries.local:
-        return answer()
-    return await anyio.to_thread.run_sync(answer)
+        return respond(*commands.status_lists.published(slug, number))
+    version = await request.app.state.log_versions.ask(None)
+    if version is not None:
+        cached = commands.status_lists.cached(slug, number, version)
+        if cached is not None:
+            return respond(*cached)
+    return respond(*await anyio.to_thread.run_sync(lambda: commands.status_lists.published(slug, number, version)))
 
 
 @post("/verify", sync_to_thread=True, status_code=200, responses=READ_PROBLEMS, tags=["verification"],

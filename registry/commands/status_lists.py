@@ -165,14 +165,20 @@ class StatusListCommands:
         self._published: dict[tuple[str, int], tuple[object, bytes, str]] = {}
         self._lock = Lock()
 
-    def published(self, slug: str, list_number: int = 1) -> tuple[bytes, str]:
-        """The signed BitstringStatusListCredential as JSON bytes, and its strong ETag (the first
-        128 bits of their SHA-256), made again only after a write."""
-        position = self.facts.log_version()  # read first: what is made below reflects at least it
+    def cached(self, slug: str, list_number: int, version: tuple[str, int]) -> tuple[bytes, str] | None:
+        """`published` as made when the log was at `version` (Queries.log_version), if it was."""
         with self._lock:
             found = self._published.get((slug, list_number))
-        if found is not None and found[0] == position:
-            return found[1], found[2]
+        return (found[1], found[2]) if found is not None and found[0] == version else None
+
+    def published(self, slug: str, list_number: int = 1, version: tuple[str, int] | None = None) -> tuple[bytes, str]:
+        """The signed BitstringStatusListCredential as JSON bytes, and its strong ETag (the first
+        128 bits of their SHA-256), made again only after a write. `version`: the caller just read
+        Queries.log_version (the read models are at least there)."""
+        position = version or self.facts.log_version()  # read first: what is made below reflects at least it
+        found = self.cached(slug, list_number, position)
+        if found is not None:
+            return found
         body = msgspec.json.encode(self.sign(slug, list_number))
         etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
         with self._lock:

@@ -65,6 +65,10 @@ class ReadModel:
             f"{self._behind}, {COLUMNS} FROM (SELECT 1) AS one"
             " LEFT JOIN credential_status cs ON cs.credential_id = ?"
         )
+        self._behind_with_statuses = (
+            f"{self._behind}, cs.credential_id, {COLUMNS} FROM (SELECT 1) AS one"
+            " LEFT JOIN credential_status cs ON cs.credential_id = ANY(?)"
+        )
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -123,6 +127,18 @@ class ReadModel:
         if tracked < len(self.runner.projections) or lowest < latest or found[0] is None:
             return None
         return status_from_row(self.db, credential_id, found, covered_at=self.covered_at)
+
+    def fresh_statuses(self, credential_ids: list[str]) -> dict[str, CredentialStatus] | None:
+        """`fresh_status` for many credentials in the one statement (the status endpoint's batches):
+        those found, by id; None when the projections are behind."""
+        rows = self.db.query(self._behind_with_statuses, (credential_ids,))
+        latest, lowest, tracked, self.quarantined_events = rows[0][0] or 0, rows[0][1] or 0, rows[0][2], rows[0][3]
+        if self.follows is not None:
+            latest = max(latest, positions.required())
+        if tracked < len(self.runner.projections) or lowest < latest:
+            return None
+        return {row[4]: status_from_row(self.db, row[4], row[5:], covered_at=self.covered_at)
+                for row in rows if row[4] is not None}
 
     def close(self) -> None:
         self.db.close()

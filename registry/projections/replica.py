@@ -21,6 +21,7 @@ from registry.projections.read_model import ReplicaBehind
 SERVED = frozenset({
     "issuer", "issuers", "issuers_by_name", "issuer_figures", "issuer_of_did", "keys", "keys_of", "did_document",
     "profile", "achievement", "achievements", "achievement_document", "extension_context", "credential_status",
+    "credential_statuses",
     "credential", "baked", "affected", "revoked_indexes", "status_list_exists", "endorsements",
     "endorsement_document", "network", "trust_anchors", "trust_path", "chain_from_anchors", "verify", "verify_ob2",
     "imported", "imported_original", "imports", "reissue_of", "kpis", "figures", "labels",
