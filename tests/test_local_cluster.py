@@ -147,11 +147,14 @@ def test_the_topology_is_what_compose_describes(cluster):
     served = Path(state["processes"][1]["log"]).read_text()
     assert f"registry_app@127.0.0.1:{state['ports']['pgbouncer']}/registry" in served
     # Secrets are 0600 files; the variables name files, never hold a password.
-    for name in ("owner_database_url", "app_database_url", "hsm_pin", "pgpass"):
+    for name in ("owner_database_url", "app_database_url", "replica_database_url", "hsm_pin"):
         assert (cluster.dir / "secrets" / name).stat().st_mode & 0o777 == 0o600
     assert (cluster.dir / "tls" / "haproxy.pem").stat().st_mode & 0o777 == 0o600
-    assert urlsplit(cluster.env["REGISTRY_REPLICA_DATABASE_URL"]).password is None  # libpq's passfile has it
-    assert "REGISTRY_DATABASE_URL" not in cluster.env and "REGISTRY_PKCS11_PIN" not in cluster.env
+    assert (cluster.dir / "tls" / "key.pem").stat().st_mode & 0o777 == 0o600
+    replica = (cluster.dir / "secrets" / "replica_database_url").read_text()
+    assert urlsplit(replica).port == state["ports"]["replica"]  # the standby itself, not PgBouncer
+    for name in ("REGISTRY_DATABASE_URL", "REGISTRY_REPLICA_DATABASE_URL", "REGISTRY_PKCS11_PIN"):
+        assert name not in cluster.env
 
 
 def test_haproxy_terminates_tls_and_is_ready(cluster):
@@ -206,18 +209,31 @@ def test_issue_revoke_status_and_the_signed_list_through_haproxy(cluster, acme):
 
 
 def test_writes_through_one_host_are_read_back_through_the_others(cluster, acme):
+    """Each host reads from the standby; a read naming the Registry-Position a write answered is
+    answered only from a read side that has it (the standby's, or else the primary's)."""
     hosts = [cluster.host(n) for n in (1, 2, 3)]
     try:
-        issued = issue(hosts[0], acme, "cy@example.org")
+        written = hosts[0].post("/credentials", json={"recipient": "cy@example.org", "achievement": acme["achievement"]},
+                                headers=acme["auth"])
+        assert written.status_code == 201, written.text
+        issued, after = written.json(), {"Registry-Position": written.headers["registry-position"]}
         path = f"/credentials/{issued['id']}"
-        for host in hosts[1:]:  # read-your-writes across hosts: no waiting
-            assert host.get(f"{path}/status").json()["status"] == "active"
-            assert host.get(path, headers={"Accept": "application/ld+json"}).json() == issued["document"]
+        for host in hosts[1:]:
+            assert host.get(f"{path}/status", headers=after).json()["status"] == "active"
+            assert host.get(path, headers={"Accept": "application/ld+json", **after}).json() == issued["document"]
         revoked = hosts[1].post(f"{path}/revoke", json={"reason": "withdrawn"}, headers=acme["auth"])
         assert revoked.status_code == 200, revoked.text
-        answers = [host.get(f"{path}/status") for host in (hosts[2], hosts[0])]
+        after = {"Registry-Position": revoked.headers["registry-position"]}
+        answers = [host.get(f"{path}/status", headers=after) for host in (hosts[2], hosts[0])]
         assert [a.json()["status"] for a in answers] == ["revoked", "revoked"]
         assert answers[0].content == answers[1].content and answers[0].headers["etag"] == answers[1].headers["etag"]
+        # The standby answered reads (the hosts reach it with the URL in its secret file); when it
+        # cannot, the primary answers instead, which would pass everything above unnoticed.
+        served = {}
+        for line in hosts[0].get("/metrics").text.splitlines():
+            if line.startswith("registry_replica_answers{"):
+                served[line.split('by="')[1].split('"')[0]] = float(line.rsplit(" ", 1)[1])
+        assert served.get("replica", 0) > 0, served
     finally:
         for host in hosts:
             host.close()
@@ -247,6 +263,9 @@ def test_a_host_killed_costs_no_request_and_the_health_check_takes_it_out(cluste
         known = issue(client, acme, "ev@example.org")["id"]
         os.killpg(victim["pgid"], signal.SIGKILL)
         killed_at = time.monotonic()
+        while Path(f"/proc/{victim['pid']}").exists():  # gone (a write it was doing is its client's to retry)
+            assert time.monotonic() - killed_at < 10, "the killed host did not go"
+            time.sleep(0.01)
         # Before the health checks notice (up to inter 2s x fall 3), HAProxy meets refused
         # connections and sends the request to another host: no request fails.
         for n in range(12):
