@@ -1,12 +1,13 @@
 """deploy/local-cluster, for real: deploy/compose.yaml's topology on this machine (a PostgreSQL primary
-with a synchronous streaming replica, PgBouncer in session pooling, a SoftHSM2 token, three API hosts,
-two projection workers, HAProxy terminating TLS), brought up once for this file. Through HAProxy over
-https (the generated certificate as the only CA): an organisation registered, credentials issued,
-revoked, their status read and the signed status list fetched with API keys made by the CLI; writes
-through one host read back through the others at once; a key rotated through one host signs on the
-others (the keys are in the shared token); a host killed with SIGKILL costs no request; `down` leaves
-no process and no listening port. Without the Debian packages the file is skipped with the reason;
-in CI (CI=true) it fails instead."""
+with a synchronous streaming replica, PgBouncer in transaction pooling with sessions direct to the
+primary, a SoftHSM2 token, three API hosts reading from the replica, two projection workers, HAProxy
+terminating TLS), brought up once for this file. Through HAProxy over https (the generated
+certificate as the only CA): an organisation registered, credentials issued, revoked, their status
+read and the signed status list fetched with API keys made by the CLI; writes through one host read
+back through the others; a key rotated through one host signs on the others (the keys are in the
+shared token); a host killed with SIGKILL costs no request; `down` leaves no process and no
+listening port. Without the Debian packages the file is skipped with the reason; in CI (CI=true) it
+fails instead."""
 
 from __future__ import annotations
 
@@ -143,17 +144,23 @@ def test_the_topology_is_what_compose_describes(cluster):
         assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "on"
         assert conn.execute("SELECT application_name, sync_state FROM pg_stat_replication").fetchall() \
             == [("replica", "sync")]
-    # The API hosts reach the store through PgBouncer, as the application role.
+    # As in compose.yaml: plain SQL through PgBouncer in transaction pooling, as the application
+    # role; what needs a session (the event store, a worker's LISTEN) straight to the primary.
     served = Path(state["processes"][1]["log"]).read_text()
     assert f"registry_app@127.0.0.1:{state['ports']['pgbouncer']}/registry" in served
+    assert "pool_mode = transaction" in (cluster.dir / "pg" / "pgbouncer" / "pgbouncer.ini").read_text()
+    session = Path(cluster.env["REGISTRY_SESSION_DATABASE_URL_FILE"]).read_text()
+    assert (urlsplit(session).username, urlsplit(session).port) == ("registry_app", state["ports"]["primary"])
     # Secrets are 0600 files; the variables name files, never hold a password.
-    for name in ("owner_database_url", "app_database_url", "replica_database_url", "hsm_pin"):
+    for name in ("owner_database_url", "app_database_url", "app_database_url_direct", "replica_database_url",
+                 "hsm_pin"):
         assert (cluster.dir / "secrets" / name).stat().st_mode & 0o777 == 0o600
     assert (cluster.dir / "tls" / "haproxy.pem").stat().st_mode & 0o777 == 0o600
     assert (cluster.dir / "tls" / "key.pem").stat().st_mode & 0o777 == 0o600
     replica = (cluster.dir / "secrets" / "replica_database_url").read_text()
     assert urlsplit(replica).port == state["ports"]["replica"]  # the standby itself, not PgBouncer
-    for name in ("REGISTRY_DATABASE_URL", "REGISTRY_REPLICA_DATABASE_URL", "REGISTRY_PKCS11_PIN"):
+    for name in ("REGISTRY_DATABASE_URL", "REGISTRY_SESSION_DATABASE_URL", "REGISTRY_REPLICA_DATABASE_URL",
+                 "REGISTRY_PKCS11_PIN"):
         assert name not in cluster.env
 
 
