@@ -5,7 +5,8 @@ cluster's PostgreSQL primary (no PgBouncer, no HAProxy, no TLS).
     .venv/bin/python bench/cluster.py                     # about 3 minutes on 2 cores
     .venv/bin/python bench/cluster.py --seconds 3 --rounds 1 --credentials 500   # smoke run
 
-One cluster is brought up (`local-cluster up --api-hosts 3`), filled through its API (an organisation,
+One cluster is brought up (`local-cluster up --api-hosts 3`: PgBouncer in transaction pooling with
+sessions direct, reads from the synchronous replica, as deploy/compose.yaml), filled through its API (an organisation,
 an achievement, --credentials credentials in batches), and measured in rounds; in each round the
 three set-ups take their turn: the baseline, HAProxy with api-2 and api-3 put in maintenance through
 HAProxy's runtime API (1 host), HAProxy with all three. The same data, database, token and load
@@ -191,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         baseline_env = {**{k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "PG"))}, **env,
                         "REGISTRY_DATABASE_URL_FILE": str(directory / "secrets" / "app_database_url_direct"),
                         "REGISTRY_HOME": str(directory / "home" / "baseline"), lc.MARKER: str(directory)}
-        baseline_env.pop("REGISTRY_REPLICA_DATABASE_URL", None)
+        for name in ("REGISTRY_REPLICA_DATABASE_URL", "REGISTRY_REPLICA_DATABASE_URL_FILE",
+                     "REGISTRY_SESSION_DATABASE_URL", "REGISTRY_SESSION_DATABASE_URL_FILE"):
+            baseline_env.pop(name, None)  # everything on the primary, as one process without a cluster
         argv = [sys.executable, "-m", "registry.cli", "serve", "--host", "127.0.0.1", "--workers", "1",
                 "--log-level", "warning"]
         with ExitStack() as stack:
