@@ -662,3 +662,15 @@ def test_installed_script_end_to_end(tmp_path):
     refused = run("issue", "--achievement", str(uuid4()), "--recipient", LEARNER_DID)
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("registry: ")
+
+
+@pytest.mark.parametrize("public_url, host, port, warned", [
+    ("http://localhost:8000", "127.0.0.1", 8000, False),
+    ("http://localhost:8000", "127.0.0.1", 9000, True),  # the DIDs name a port nothing serves
+    ("https://127.0.0.1:8443", "127.0.0.1", 9000, False),  # https: a TLS proxy is in front (serve speaks http)
+    ("https://badges.example.org", "0.0.0.0", 8000, False),
+])
+def test_serve_warns_when_a_local_public_url_names_another_address(public_url, host, port, warned):
+    from registry.cli.operations import public_url_mismatch
+
+    assert (public_url_mismatch(public_url, host, port) is not None) == warned

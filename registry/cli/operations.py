@@ -116,6 +116,8 @@ def public_url_mismatch(public_url: str, host: str, port: int) -> str | None:
     public_host = (parts.hostname or "").lower()
     if public_host not in LOOPBACK and not public_host.startswith("127."):
         return None
+    if parts.scheme == "https":  # `serve` speaks plain http: a TLS proxy (deploy/local-cluster's HAProxy) is in front
+        return None
     public_port = parts.port or (443 if parts.scheme == "https" else 80)
     local = host in LOOPBACK or host.startswith("127.") or host in ALL_INTERFACES
     if public_port == port and local:
