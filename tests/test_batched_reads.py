@@ -101,3 +101,45 @@ def test_a_read_begun_after_an_acknowledged_revocation_sees_it(registry, issued,
     assert len(after) > 20 and len(before) > 20, (len(after), len(before))
     assert all(s == "revoked" and listed for s, listed in after), [a for a in after if a != ("revoked", True)][:5]
     assert all(s == "active" and not listed for s, listed in before)
+
+
+def test_every_answer_comes_from_a_call_begun_after_the_question():
+    """Batched itself, deterministically: each call numbers itself when it begins; an answer must
+    carry a number above the count of calls begun before the question was asked. Questions arrive
+    while calls run (10 ms each), so joining a call in flight would be caught."""
+    import random
+
+    from registry.api.batching import CALLS, Batched
+
+    began = [0]
+    most = [0]
+    running = [0]
+    lock = threading.Lock()
+
+    def fetch(keys):
+        with lock:
+            began[0] += 1
+            number = began[0]
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+        return dict.fromkeys(keys, number)
+
+    async def main():
+        batched = Batched(fetch)
+        late: list[tuple[int, int]] = []
+
+        async def question(key: str) -> None:
+            await asyncio.sleep(random.random() * 0.2)
+            before = began[0]
+            late.append((before, await batched.ask(key)))
+
+        await asyncio.gather(*(question(random.choice("abcde")) for _ in range(400)))
+        return late
+
+    answers = run(main())
+    assert len(answers) == 400
+    assert all(answer > before for before, answer in answers), [a for a in answers if a[1] <= a[0]][:5]
+    assert began[0] < 400 and most[0] <= CALLS  # questions shared calls, never more than CALLS at once
