@@ -8,6 +8,7 @@ server binaries the tests are skipped with the reason; in CI they fail."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import shutil
@@ -19,6 +20,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from litestar.testing import TestClient
@@ -165,6 +167,7 @@ def test_reads_come_from_the_standby_and_a_named_position_is_waited_for(clusters
             assert WAIT <= waited < WAIT + 3, waited
             assert answered == {"replica": 2, "primary": 1}
 
+
             # Replay resumed while a read waits: the standby answers it, fresh.
             result: dict = {}
             reader = threading.Thread(target=lambda: result.update(
@@ -186,6 +189,31 @@ def test_reads_come_from_the_standby_and_a_named_position_is_waited_for(clusters
         assert answered == {"replica": 7, "primary": 1}  # the issuer listing asks two questions
         metrics = b.get("/metrics").text
         assert 'registry_replica_answers{by="replica"} 7.0' in metrics, metrics
+
+        # Mixed with reads naming nothing (which the host batches), a read naming a position still
+        # waits for it: it is never answered by a batch another request began.
+        second = a.post("/credentials", headers=auth, json={"recipient": "bo@example.org", "achievement": badge})
+        other = f"/credentials/{second.json()['id']}/status"
+        assert b.get(other, headers={"Registry-Position": second.headers["Registry-Position"]}).status_code == 200
+        standby(replica, "SELECT pg_wal_replay_pause()")
+        try:
+            later = a.post(f"{other.removesuffix('/status')}/revoke", headers=auth, json={"reason": "late"})
+            later_position = later.headers["Registry-Position"]
+
+            async def mixed() -> list[tuple[bool, str]]:
+                async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(host_b)),
+                                             base_url="http://b") as client:
+                    async def read(n: int) -> tuple[bool, str]:
+                        named = n % 10 == 5
+                        headers = {"Registry-Position": later_position} if named else {}
+                        return named, (await client.get(other, headers=headers)).json()["status"]
+                    return await asyncio.gather(*(read(n) for n in range(40)))
+
+            seen = asyncio.run(mixed())
+        finally:
+            standby(replica, "SELECT pg_wal_replay_resume()")
+        assert {answer for named, answer in seen if named} == {"revoked"}, seen
+        assert {answer for named, answer in seen if not named} == {"active"}, seen
 
         # Not a position: a precise refusal naming the header.
         refused = b.get(status, headers={"Registry-Position": "-1"})

@@ -13,6 +13,13 @@ _NAME = HEADER.lower().encode()
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+def names_position() -> bool:
+    """Whether the request being answered sent a position to wait for: its reads must carry it (a
+    shared batch would read as whichever request began it asked)."""
+    found = current.get()
+    return found is not None and found.after > 0
+
+
 def named_position(value: bytes) -> int:
     text = value.decode("latin-1").strip()
     if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) > MAX_POSITION:
