@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID
 
@@ -67,14 +69,17 @@ class Cluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
 
-@pytest.fixture
-def clusters():
+@contextmanager
+def streaming_pair(prefix: str, *, synchronous: bool) -> Iterator[tuple[Cluster, Cluster]]:
+    """A primary and a hot standby made from it by `pg_basebackup -R`, streaming; with `synchronous`
+    a commit returns once the standby has the WAL (synchronous_standby_names '*'). Both stopped and
+    removed on exit. Without server binaries: skipped, or failed in CI."""
     pg_ctl = find_pg_ctl()
     if pg_ctl is None:
         if os.environ.get("CI") == "true":
             pytest.fail("no PostgreSQL server binaries (pg_ctl)")
         pytest.skip("no PostgreSQL server binaries (pg_ctl)")
-    root = Path(tempfile.mkdtemp(prefix="registry-failover-"))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     if os.geteuid() == 0:
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
@@ -82,18 +87,21 @@ def clusters():
     primary, replica = Cluster(bin_dir, root, "primary"), Cluster(bin_dir, root, "replica")
     try:
         primary.run("initdb", "-D", str(primary.data), "--auth=trust", "-U", "postgres")
-        # Synchronous replication: a commit returns once the standby has the WAL.
-        primary.configure(wal_level="replica", max_wal_senders="5", synchronous_commit="on",
-                          synchronous_standby_names="'*'", fsync="off")
+        settings = {"wal_level": "replica", "max_wal_senders": "5", "fsync": "off"}
+        if synchronous:
+            settings.update(synchronous_commit="on", synchronous_standby_names="'*'")
+        primary.configure(**settings)
         primary.start()
         replica.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
                     "-D", str(replica.data), "-R", "-X", "stream")
-        # The copy carries the primary's settings: promoted, it must not wait for a standby of its own.
+        # Its own port and socket directory, not the primary's it was copied with; promoted, it
+        # must not wait for a standby of its own.
         replica.configure(synchronous_standby_names="''")
         replica.start()
         deadline = time.monotonic() + 30
-        while "sync" not in primary.run("psql", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                                        "-tAc", "SELECT sync_state FROM pg_stat_replication").stdout:
+        while synchronous and "sync" not in primary.run(
+                "psql", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                "-tAc", "SELECT sync_state FROM pg_stat_replication").stdout:
             assert time.monotonic() < deadline, "the replica never became a synchronous standby"
             time.sleep(0.2)
         yield primary, replica
@@ -101,6 +109,12 @@ def clusters():
         replica.stop()
         primary.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def clusters():
+    with streaming_pair("registry-failover-", synchronous=True) as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -93,12 +93,7 @@ pidfile = {home / 'pgbouncer.pid'}
 
 def test_the_registry_works_through_pgbouncer_in_session_pooling(open_registry, pooled_dsn, registry_environ):
     registry = open_registry(REGISTRY_DATABASE_URL=pooled_dsn)
-    commands = registry.commands
-    commands.issuers.register(slug="acme", name="Acme Academy", actor=OPERATOR)
-    badge = commands.achievements.define(issuer="acme", actor=OPERATOR, definition={
-        "name": "Welding", "description": "Welds.", "criteria": {"narrative": "Passed."}}).id
-    issued = [commands.credentials.issue(Award(f"l{n}@example.org", badge, "8"), actor=OPERATOR) for n in range(8)]
-    commands.credentials.revoke(issued[0].id, reason="in error", actor=OPERATOR)
+    issued = seeded(registry)
     with TestClient(create_app(registry)) as client:
         assert client.get(f"/credentials/{issued[0].id}/status").json()["status"] == "revoked"
         for _ in range(6):  # psycopg prepares a statement it runs five times: through the pooler too
@@ -111,24 +106,7 @@ def test_the_registry_works_through_pgbouncer_in_session_pooling(open_registry, 
     # A projection follower in another process, through the pooler: it LISTENs, and catches up a
     # write made after it started.
     env = {**os.environ, **registry_environ, "REGISTRY_DATABASE_URL": pooled_dsn}
-    follower = subprocess.Popen([sys.executable, "-m", "registry.cli", "projections", "run"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(1.5)
-        position = commands.credentials.revoke(issued[2].id, reason="also in error", actor=OPERATOR).position
-        deadline = time.monotonic() + 15
-        while True:
-            other = open_registry(REGISTRY_DATABASE_URL=pooled_dsn)
-            reached = {p.name: p.position for p in other.queries.read_model.runner.status()}["credentials"]
-            other.close()
-            if reached >= position:
-                break
-            assert follower.poll() is None, follower.stderr.read()
-            assert time.monotonic() < deadline, f"the follower stayed at {reached}, below {position}"
-            time.sleep(0.2)
-    finally:
-        follower.terminate()
-        follower.wait(timeout=20)
+    a_follower_applies_a_later_write(registry, issued, env)
 
 
 def test_transaction_pooling_with_a_session_for_what_needs_one(open_registry, pooled_dsn, registry_environ):
@@ -139,12 +117,7 @@ def test_transaction_pooling_with_a_session_for_what_needs_one(open_registry, po
     a prepared statement on one server connection would be missing on the next."""
     env = {"REGISTRY_DATABASE_URL": pooled_dsn + "_tx", "REGISTRY_SESSION_DATABASE_URL": pooled_dsn}
     registry = open_registry(**env)
-    commands = registry.commands
-    commands.issuers.register(slug="acme", name="Acme Academy", actor=OPERATOR)
-    badge = commands.achievements.define(issuer="acme", actor=OPERATOR, definition={
-        "name": "Welding", "description": "Welds.", "criteria": {"narrative": "Passed."}}).id
-    issued = [commands.credentials.issue(Award(f"l{n}@example.org", badge, "8"), actor=OPERATOR) for n in range(8)]
-    commands.credentials.revoke(issued[0].id, reason="in error", actor=OPERATOR)
+    issued = seeded(registry)
     failures: list[str] = []
 
     with TestClient(create_app(registry)) as client:
@@ -167,15 +140,32 @@ def test_transaction_pooling_with_a_session_for_what_needs_one(open_registry, po
         assert client.get("/readyz").status_code == 200
     assert registry.queries.log.verify_all() is not None
 
-    follower = subprocess.Popen([sys.executable, "-m", "registry.cli", "projections", "run"],
-                                env={**os.environ, **registry_environ, **env},
+    a_follower_applies_a_later_write(registry, issued, {**os.environ, **registry_environ, **env})
+
+
+def seeded(registry) -> list:
+    """An organisation, an achievement, eight credentials, the first revoked."""
+    commands = registry.commands
+    commands.issuers.register(slug="acme", name="Acme Academy", actor=OPERATOR)
+    badge = commands.achievements.define(issuer="acme", actor=OPERATOR, definition={
+        "name": "Welding", "description": "Welds.", "criteria": {"narrative": "Passed."}}).id
+    issued = [commands.credentials.issue(Award(f"l{n}@example.org", badge, "8"), actor=OPERATOR) for n in range(8)]
+    commands.credentials.revoke(issued[0].id, reason="in error", actor=OPERATOR)
+    return issued
+
+
+def a_follower_applies_a_later_write(registry, issued: list, env: dict[str, str]) -> None:
+    """`registry projections run` in another process (environment `env`) LISTENs and applies a
+    revocation made after it started: woken by NOTIFY, not by a read (nothing here reads through
+    the read models: the positions are looked at as they are)."""
+    follower = subprocess.Popen([sys.executable, "-m", "registry.cli", "projections", "run"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.5)
-        position = commands.credentials.revoke(issued[2].id, reason="also in error", actor=OPERATOR).position
+        position = registry.commands.credentials.revoke(issued[2].id, reason="also in error", actor=OPERATOR).position
         deadline = time.monotonic() + 15
         while (reached := {p.name: p.position for p in registry.queries.read_model.runner.status()}["credentials"]) \
-                < position:  # woken by NOTIFY through the session connection, not by a read
+                < position:
             assert follower.poll() is None, follower.stderr.read()
             assert time.monotonic() < deadline, f"the follower stayed at {reached}, below {position}"
             time.sleep(0.2)

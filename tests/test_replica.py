@@ -10,26 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 from litestar.testing import TestClient
 
-from conftest import find_pg_ctl
 from registry.api import create_app
 from registry.commands import Actor
 from registry.errors import ConfigurationError
-from test_failover import Cluster
+from test_failover import Cluster, streaming_pair
 
 OPERATOR = Actor("test")
 WAIT = 1.5  # REGISTRY_REPLICA_WAIT_SECONDS of host B
@@ -37,31 +32,9 @@ WAIT = 1.5  # REGISTRY_REPLICA_WAIT_SECONDS of host B
 
 @pytest.fixture(scope="module")
 def clusters():
-    pg_ctl = find_pg_ctl()
-    if pg_ctl is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("no PostgreSQL server binaries (pg_ctl)")
-        pytest.skip("no PostgreSQL server binaries (pg_ctl)")
-    root = Path(tempfile.mkdtemp(prefix="registry-replica-"))
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-    bin_dir = Path(pg_ctl).parent
-    primary, replica = Cluster(bin_dir, root, "primary"), Cluster(bin_dir, root, "replica")
-    try:
-        primary.run("initdb", "-D", str(primary.data), "--auth=trust", "-U", "postgres")
-        # Asynchronous replication to begin with: the test pauses the standby's replay.
-        primary.configure(wal_level="replica", max_wal_senders="5", fsync="off")
-        primary.start()
-        replica.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                    "-D", str(replica.data), "-R", "-X", "stream")
-        replica.configure()  # its own port and socket directory, not the primary's it was copied with
-        replica.start()
-        yield primary, replica
-    finally:
-        replica.stop()
-        primary.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    # Asynchronous replication to begin with: the tests pause the standby's replay.
+    with streaming_pair("registry-replica-", synchronous=False) as pair:
+        yield pair
 
 
 @pytest.fixture
