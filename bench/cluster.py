@@ -25,7 +25,6 @@ import importlib.machinery
 import importlib.util
 import json
 import os
-import re
 import shutil
 import signal
 import ssl
@@ -41,7 +40,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, write_results  # noqa: E402
-from http_load import _DONE, WRK_MARK, lua_script, lua_string, run_wrk, server  # noqa: E402
+from http_load import _DONE, lua_script, lua_string, run_wrk, server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "deploy" / "local-cluster"
@@ -239,23 +238,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_wrk_at(url: str, script_path: Path, seconds: float, connections: int) -> dict:
-    """bench/http_load.py's wrk runner, at a URL: its own for http; the same command and parsing for
-    https (it names only http://127.0.0.1:PORT)."""
+    """bench/http_load.py's wrk runner, at a URL (https through HAProxy)."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    if parts.scheme == "http":
-        return run_wrk(parts.port, script_path, seconds, connections)
-    done = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(script_path), url],
-        capture_output=True, text=True, timeout=seconds + 60)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
-    line = next(x for x in done.stdout.splitlines() if x.startswith(WRK_MARK))
-    found = json.loads(line[len(WRK_MARK):])
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
-    found["errors"] = max(found["errors"], int(non_2xx.group(1)) if non_2xx else 0)
-    return found
+    return run_wrk(urlsplit(url).port, script_path, seconds, connections, url=url)
 
 
 def print_table(results: dict[str, dict[str, list[dict]]], args: argparse.Namespace) -> list[dict]:

@@ -151,10 +151,11 @@ def lua_script(kind: str, paths: list[str], bodies: list[str]) -> str:
             + _DONE)
 
 
-def run_wrk(port: int, script: Path, seconds: float, connections: int) -> dict:
+def run_wrk(port: int, script: Path, seconds: float, connections: int, url: str | None = None) -> dict:
+    """wrk against 127.0.0.1:port, or `url` (https through a proxy: bench/cluster.py)."""
     done = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(script),
-         f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 60)
+         url or f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
     line = next(x for x in done.stdout.splitlines() if x.startswith(WRK_MARK))
