@@ -121,24 +121,26 @@ class ReadModel:
         when the projections are behind (the caller then catches up and asks again) or nothing
         was found."""
         row = self.db.query(self._behind_with_status, (credential_id,))[0]
-        latest, lowest, tracked, self.quarantined_events, found = row[0] or 0, row[1] or 0, row[2], row[3], row[4:]
-        if self.follows is not None:
-            latest = max(latest, positions.required())
-        if tracked < len(self.runner.projections) or lowest < latest or found[0] is None:
+        if self._behind_in(row) or row[4] is None:
             return None
-        return status_from_row(self.db, credential_id, found, covered_at=self.covered_at)
+        return status_from_row(self.db, credential_id, row[4:], covered_at=self.covered_at)
 
     def fresh_statuses(self, credential_ids: list[str]) -> dict[str, CredentialStatus] | None:
         """`fresh_status` for many credentials in the one statement (the status endpoint's batches):
         those found, by id; None when the projections are behind."""
         rows = self.db.query(self._behind_with_statuses, (credential_ids,))
-        latest, lowest, tracked, self.quarantined_events = rows[0][0] or 0, rows[0][1] or 0, rows[0][2], rows[0][3]
-        if self.follows is not None:
-            latest = max(latest, positions.required())
-        if tracked < len(self.runner.projections) or lowest < latest:
+        if self._behind_in(rows[0]):
             return None
         return {row[4]: status_from_row(self.db, row[4], row[5:], covered_at=self.covered_at)
                 for row in rows if row[4] is not None}
+
+    def _behind_in(self, row) -> bool:
+        """From the `_behind` columns a hot statement began with: whether a projection has yet to
+        apply the log's last position (or, on a standby, the position the request named)."""
+        latest, lowest, tracked, self.quarantined_events = row[0] or 0, row[1] or 0, row[2], row[3]
+        if self.follows is not None:
+            latest = max(latest, positions.required())
+        return tracked < len(self.runner.projections) or lowest < latest
 
     def close(self) -> None:
         self.db.close()
